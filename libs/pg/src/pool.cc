@@ -1,0 +1,148 @@
+#include "portcullis/pg/pool.h"
+
+#include <string_view>
+
+namespace portcullis::pg {
+namespace {
+
+Status StatusFromSqlState(const std::string& state, const std::string& what,
+                          std::string_view context) {
+  std::string msg = std::string(context) + ": " + what;
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+    msg.pop_back();
+  msg += " (SQLSTATE " + state + ")";
+  if (state == "23505") return AlreadyExistsError(msg);
+  if (state == "42501") return PermissionDeniedError(msg);
+  if (state == "57014") return DeadlineExceededError(msg);
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
+    return UnavailableError(msg);
+  }
+  if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) return InvalidArgumentError(msg);
+  if (state == "40001" || state == "40P01") return UnavailableError(msg);  // retryable
+  return InternalError(msg);
+}
+
+}  // namespace
+
+Status StatusFromCurrentException(std::string_view context) {
+  try {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    return UnavailableError(std::string(context) + ": database connection lost: " + e.what());
+  } catch (const pqxx::unique_violation& e) {
+    return StatusFromSqlState("23505", e.what(), context);
+  } catch (const pqxx::insufficient_privilege& e) {
+    return StatusFromSqlState("42501", e.what(), context);
+  } catch (const pqxx::sql_error& e) {
+    // libpqxx 6.4 leaves sqlstate() empty on some paths (exec_params); the
+    // subclasses above cover the codes callers branch on.
+    return StatusFromSqlState(e.sqlstate(), e.what(), context);
+  } catch (const pqxx::transaction_rollback& e) {
+    return UnavailableError(std::string(context) + ": transaction rolled back, retry: " + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    return UnavailableError(std::string(context) + ": commit outcome unknown: " + e.what());
+  } catch (const std::exception& e) {
+    return InternalError(std::string(context) + ": " + e.what());
+  } catch (...) {
+    return InternalError(std::string(context) + ": unknown exception");
+  }
+}
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)) {
+  dsn_with_timeout_ =
+      options_.dsn + " connect_timeout=" + std::to_string(options_.connect_timeout_s);
+}
+
+Pool::~Pool() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leased_ != 0) Fatal("pg::Pool destroyed with connections still leased");
+}
+
+StatusOr<std::unique_ptr<Pool>> Pool::Create(PoolOptions options) {
+  if (options.dsn.empty()) return InvalidArgumentError("PostgreSQL DSN is empty");
+  if (options.size < 1 || options.size > 256) {
+    return InvalidArgumentError("pool size must be between 1 and 256");
+  }
+  return std::unique_ptr<Pool>(new Pool(std::move(options)));
+}
+
+int Pool::open_connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(idle_.size()) + leased_;
+}
+
+StatusOr<std::unique_ptr<pqxx::connection>> Pool::Acquire() {
+  std::unique_ptr<pqxx::connection> conn;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    bool got = cv_.wait_for(lock, options_.acquire_timeout, [&] {
+      return !idle_.empty() || leased_ + static_cast<int>(idle_.size()) < options_.size;
+    });
+    if (!got) {
+      return UnavailableError("no database connection free within " +
+                              std::to_string(options_.acquire_timeout.count()) + " ms");
+    }
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+    ++leased_;
+  }
+  if (conn && conn->is_open()) return conn;
+  try {
+    conn = std::make_unique<pqxx::connection>(dsn_with_timeout_);
+    return conn;
+  } catch (...) {
+    Release(nullptr);
+    return StatusFromCurrentException("connect to PostgreSQL");
+  }
+}
+
+void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --leased_;
+    if (conn && conn->is_open()) idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+Status Pool::Run(const TenantId* tenant, const TxFn& fn) {
+  StatusOr<std::unique_ptr<pqxx::connection>> acquired = Acquire();
+  if (!acquired.ok()) return acquired.status();
+  std::unique_ptr<pqxx::connection> conn = std::move(*acquired);
+  Status result;
+  try {
+    pqxx::work tx(*conn);
+    tx.exec_params("SELECT set_config('statement_timeout', $1, true)",
+                   std::to_string(options_.statement_timeout.count()));
+    tx.exec_params("SELECT set_config('app.tenant', $1, true)",
+                   tenant != nullptr ? tenant->ToString() : std::string());
+    result = fn(tx);
+    if (result.ok()) tx.commit();  // otherwise the destructor rolls back
+  } catch (...) {
+    result = StatusFromCurrentException("database");
+  }
+  // A connection whose transaction failed mid-way may be unusable: let libpq
+  // tell us (is_open) rather than guessing, and drop it if it is broken.
+  Release(std::move(conn));
+  return result;
+}
+
+Status Pool::RunForTenant(const TenantId& tenant, const TxFn& fn) {
+  if (tenant.is_nil()) return InvalidArgumentError("tenant id is nil");
+  return Run(&tenant, fn);
+}
+
+Status Pool::RunUnscoped(const TxFn& fn) {
+  return Run(nullptr, fn);
+}
+
+Status Pool::Ping() {
+  return RunUnscoped([](pqxx::work& tx) {
+    tx.exec("SELECT 1");
+    return OkStatus();
+  });
+}
+
+}  // namespace portcullis::pg
