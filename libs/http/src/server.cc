@@ -1,0 +1,504 @@
+#include "portcullis/http/server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/net.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "portcullis/common/log.h"
+
+namespace portcullis::http {
+namespace {
+
+namespace P = Pistache;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxRequestIdLength = 128;
+// Pistache rejects a request whose head plus body exceed its buffer with a
+// plain-text 413 of its own; leave room for headers so that our JSON 413 (from
+// the per-route limit) is what clients see for any body that fits the buffer.
+constexpr std::size_t kHeaderAllowance = 64 * 1024;
+
+std::optional<Method> FromPistache(P::Http::Method m) {
+  switch (m) {
+    case P::Http::Method::Get:
+      return Method::kGet;
+    case P::Http::Method::Post:
+      return Method::kPost;
+    case P::Http::Method::Put:
+      return Method::kPut;
+    case P::Http::Method::Patch:
+      return Method::kPatch;
+    case P::Http::Method::Delete:
+      return Method::kDelete;
+    case P::Http::Method::Head:
+      return Method::kHead;
+    case P::Http::Method::Options:
+      return Method::kOptions;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/')
+      ++i;
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// A response header with any name. Pistache 0.0.5 does not write the "raw"
+// headers of a response, only typed ones, so every header we add is typed.
+class NamedHeader final : public P::Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override {
+    return std::hash<std::string>()(name_);
+  }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+struct CompiledRoute {
+  Method method;
+  std::string pattern;
+  std::vector<std::string> segments;  // "{name}" for captures
+  Handler handler;
+  RouteOptions options;
+};
+
+}  // namespace
+
+struct Server::State {
+  ServerOptions options;
+  std::shared_ptr<metrics::Registry> metrics;
+  std::vector<CompiledRoute> routes;
+  std::shared_ptr<Authenticator> authenticator;
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency = nullptr;
+  prometheus::Gauge* in_flight_gauge = nullptr;
+
+  std::mutex mu;  // guards in_flight and draining for the shutdown wait
+  std::condition_variable idle;
+  int in_flight = 0;
+  bool draining = false;
+
+  // Finds the route for method+path. Sets *path_matched when some route has
+  // the path but not the method (-> 405).
+  const CompiledRoute* Match(Method method, std::string_view path,
+                             std::map<std::string, std::string>* params, bool* path_matched) const {
+    std::vector<std::string_view> parts = SplitPath(path);
+    for (const CompiledRoute& r : routes) {
+      if (r.segments.size() != parts.size()) continue;
+      std::map<std::string, std::string> captured;
+      bool ok = true;
+      for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+        const std::string& seg = r.segments[i];
+        if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+          captured[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+        } else {
+          ok = seg == parts[i];
+        }
+      }
+      if (!ok) continue;
+      *path_matched = true;
+      if (r.method != method) continue;
+      *params = std::move(captured);
+      return &r;
+    }
+    return nullptr;
+  }
+
+  Response Dispatch(Request& req, const CompiledRoute* route) const {
+    if (route->options.authenticate) {
+      if (!authenticator) {
+        return Response::Error(UnauthenticatedError("this endpoint requires credentials"));
+      }
+      StatusOr<Principal> p = authenticator->Authenticate(req);
+      if (!p.ok()) return Response::Error(p.status(), "authorization");
+      req.principal = std::move(*p);
+    }
+    try {
+      return route->handler(req);
+    } catch (const std::exception& e) {
+      log::Error("handler threw",
+                 {{"route", route->pattern}, {"error", e.what()}, {"request_id", req.request_id}});
+    } catch (...) {
+      log::Error("handler threw", {{"route", route->pattern}, {"request_id", req.request_id}});
+    }
+    return Response::Error(
+        InternalError("internal error; see the service log for request " + req.request_id));
+  }
+};
+
+namespace {
+
+class PistacheHandler : public P::Http::Handler {
+ public:
+  HTTP_PROTOTYPE(PistacheHandler)
+
+  explicit PistacheHandler(std::shared_ptr<Server::State> state) : state_(std::move(state)) {}
+
+  void onRequest(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
+    Clock::time_point start = Clock::now();
+    Request req;
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      ++state_->in_flight;
+    }
+    state_->in_flight_gauge->Increment();
+    req.path = preq.resource();
+    req.remote_address = preq.address().host();
+    for (const auto& h : preq.headers().list()) {
+      std::ostringstream value;
+      h->write(value);
+      req.headers[ToLower(h->name())] = value.str();
+    }
+    for (const auto& [name, raw] : preq.headers().rawList()) {
+      req.headers[ToLower(name)] = raw.value();
+    }
+    const std::string* rid = req.Header("x-request-id");
+    req.request_id = rid != nullptr && ValidRequestId(*rid) ? *rid : Uuid::Random().ToString();
+    for (auto it = preq.query().parameters_begin(); it != preq.query().parameters_end(); ++it) {
+      req.query[it->first] = it->second;
+    }
+
+    Response resp;
+    const CompiledRoute* route = nullptr;
+    std::optional<Method> method = FromPistache(preq.method());
+    bool draining;
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      draining = state_->draining;
+    }
+    if (draining) {
+      resp = Response::Error(UnavailableError("the service is shutting down"));
+      resp.headers.emplace_back("Retry-After", "1");
+    } else if (!method) {
+      resp = Response::Error(405, "method_not_allowed", "unsupported HTTP method");
+    } else {
+      req.method = *method;
+      bool path_matched = false;
+      route = state_->Match(*method, req.path, &req.path_params, &path_matched);
+      if (route == nullptr) {
+        resp = path_matched ? Response::Error(405, "method_not_allowed",
+                                              std::string(MethodName(*method)) +
+                                                  " is not allowed on " + req.path)
+                            : Response::Error(NotFoundError("no such endpoint: " + req.path));
+      } else {
+        req.route = route->pattern;
+        std::size_t limit = route->options.max_body_bytes != 0 ? route->options.max_body_bytes
+                                                               : state_->options.max_body_bytes;
+        if (preq.body().size() > limit) {
+          resp = Response::Error(413, "payload_too_large",
+                                 "request body of " + std::to_string(preq.body().size()) +
+                                     " bytes exceeds the limit of " + std::to_string(limit),
+                                 "body");
+        } else {
+          req.body = preq.body();
+          resp = state_->Dispatch(req, route);
+        }
+      }
+    }
+    Send(req, resp, writer, draining);
+
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::string route_label = route != nullptr ? route->pattern : "unmatched";
+    std::string method_label(method ? MethodName(*method) : "OTHER");
+    state_->requests
+        ->Add({{"method", method_label},
+               {"route", route_label},
+               {"code", std::to_string(resp.status)}})
+        .Increment();
+    state_->latency
+        ->Add({{"method", method_label}, {"route", route_label}}, metrics::LatencyBuckets())
+        .Observe(seconds);
+    if (route == nullptr || route->options.access_log) {
+      log::Info("request", {{"method", method_label},
+                            {"path", req.path},
+                            {"route", route_label},
+                            {"status", resp.status},
+                            {"duration_ms", seconds * 1000.0},
+                            {"bytes_in", preq.body().size()},
+                            {"bytes_out", resp.body.size()},
+                            {"remote", req.remote_address},
+                            {"request_id", req.request_id},
+                            {"principal", req.principal ? req.principal->subject : ""}});
+    }
+    state_->in_flight_gauge->Decrement();
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      --state_->in_flight;
+    }
+    state_->idle.notify_all();
+  }
+
+  void onTimeout(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
+    Request req;
+    req.request_id = Uuid::Random().ToString();
+    Response resp =
+        Response::Error(408, "request_timeout", "the request was not received in time", "");
+    Send(req, resp, writer, /*close=*/true);
+    log::Warn("request timed out", {{"remote", preq.address().host()}});
+  }
+
+ private:
+  static void Send(const Request& req, const Response& resp, P::Http::ResponseWriter& writer,
+                   bool close) {
+    // Keep-alive is explicit: Pistache 0.0.5 otherwise answers "Connection:
+    // close" to every HTTP/1.1 request without a Connection header, and it
+    // reports such requests as if they had sent "close", so the request's
+    // header can't be trusted either. A client that wants to close does so.
+    // ResponseWriter starts with a Connection header copied from the request,
+    // and Collection::add does not replace: remove it first.
+    writer.headers().remove<P::Http::Header::Connection>();
+    writer.headers().add<P::Http::Header::Connection>(
+        close ? P::Http::ConnectionControl::Close : P::Http::ConnectionControl::KeepAlive);
+    auto& headers = writer.headers();
+    headers.add(std::make_shared<NamedHeader>("X-Request-Id", req.request_id));
+    headers.add(std::make_shared<NamedHeader>("Cache-Control", "no-store"));
+    headers.add(std::make_shared<NamedHeader>("X-Content-Type-Options", "nosniff"));
+    for (const auto& [name, value] : resp.headers) {
+      headers.add(std::make_shared<NamedHeader>(name, value));
+    }
+    writer.send(static_cast<P::Http::Code>(resp.status), resp.body,
+                P::Http::Mime::MediaType::fromString(resp.content_type));
+  }
+
+  std::shared_ptr<Server::State> state_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  std::unique_ptr<P::Http::Endpoint> endpoint;
+  bool started = false;
+};
+
+std::string_view MethodName(Method m) {
+  switch (m) {
+    case Method::kGet:
+      return "GET";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kDelete:
+      return "DELETE";
+    case Method::kHead:
+      return "HEAD";
+    case Method::kOptions:
+      return "OPTIONS";
+  }
+  Fatal("unknown http::Method");
+}
+
+bool Principal::HasScope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+const std::string* Request::Header(std::string_view lower_name) const {
+  auto it = headers.find(std::string(lower_name));
+  return it == headers.end() ? nullptr : &it->second;
+}
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kFailedPrecondition:
+      return 412;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kInternal:
+      return 500;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+  }
+  Fatal("unknown StatusCode");
+}
+
+Response Response::Json(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Response Response::Error(int http_status, std::string_view code, std::string_view message,
+                         std::string_view location) {
+  nlohmann::json err = {{"code", code}, {"message", message}};
+  if (!location.empty()) err["location"] = location;
+  Response r = Json(http_status, {{"error", err}});
+  if (http_status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+Response Response::Error(const Status& status, std::string_view location) {
+  std::string_view code = status.code() == StatusCode::kResourceExhausted
+                              ? std::string_view("rate_limited")
+                              : StatusCodeName(status.code());
+  return Error(HttpStatusFor(status.code()), code, status.message(), location);
+}
+
+StatusOr<std::pair<std::string, std::uint16_t>> ParseListenAddress(std::string_view text) {
+  std::string host;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidArgumentError("expected [ipv6]:port, got '" + std::string(text) + "'");
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return InvalidArgumentError("expected host:port, got '" + std::string(text) + "'");
+    }
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(), ::isdigit)) {
+    return InvalidArgumentError("invalid port in '" + std::string(text) + "'");
+  }
+  int port = std::stoi(std::string(port_text));
+  if (port > 65535) return InvalidArgumentError("port out of range in '" + std::string(text) + "'");
+  return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
+Server::Server(ServerOptions options, std::shared_ptr<metrics::Registry> metrics)
+    : options_(std::move(options)), state_(std::make_shared<State>()), impl_(new Impl) {
+  state_->options = options_;
+  state_->metrics = std::move(metrics);
+  state_->requests = &state_->metrics->CounterFamily(
+      "portcullis_http_requests_total", "HTTP requests handled, by method, route and status");
+  state_->latency = &state_->metrics->HistogramFamily("portcullis_http_request_duration_seconds",
+                                                      "HTTP request handling time in seconds");
+  state_->in_flight_gauge = &state_->metrics->Gauge("portcullis_http_requests_in_flight",
+                                                    "HTTP requests being handled", {});
+}
+
+Server::~Server() {
+  Shutdown();
+}
+
+void Server::Route(Method method, std::string pattern, Handler handler, RouteOptions options) {
+  if (impl_->started) Fatal("http::Server::Route called after Start");
+  CompiledRoute r{method, pattern, {}, std::move(handler), options};
+  for (std::string_view seg : SplitPath(pattern))
+    r.segments.emplace_back(seg);
+  state_->routes.push_back(std::move(r));
+}
+
+void Server::SetAuthenticator(std::shared_ptr<Authenticator> authenticator) {
+  if (impl_->started) Fatal("http::Server::SetAuthenticator called after Start");
+  state_->authenticator = std::move(authenticator);
+}
+
+Status Server::Start() {
+  if (impl_->started) return FailedPreconditionError("server already started");
+  auto addr = ParseListenAddress(options_.listen);
+  if (!addr.ok()) return addr.status().WithContext("listen address");
+  if (!options_.allow_plaintext &&
+      (options_.tls_cert_file.empty() || options_.tls_key_file.empty())) {
+    return InvalidArgumentError(
+        "TLS certificate and key are required (set PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY, "
+        "or PORTCULLIS_TLS_DISABLE=true for local development only)");
+  }
+  try {
+    auto endpoint =
+        std::make_unique<P::Http::Endpoint>(P::Address(addr->first, P::Port(addr->second)));
+    auto opts = P::Http::Endpoint::options()
+                    .threads(options_.threads)
+                    .flags(P::Tcp::Options::ReuseAddr)
+                    .maxRequestSize(options_.max_body_bytes + kHeaderAllowance)
+                    .headerTimeout(options_.header_timeout)
+                    .bodyTimeout(options_.body_timeout)
+                    .keepaliveTimeout(options_.keepalive_timeout);
+    endpoint->init(opts);
+    if (!options_.allow_plaintext) {
+      endpoint->useSSL(options_.tls_cert_file, options_.tls_key_file);
+    }
+    endpoint->setHandler(P::Http::make_handler<PistacheHandler>(state_));
+    endpoint->serveThreaded();
+    impl_->endpoint = std::move(endpoint);
+  } catch (const std::exception& e) {
+    return UnavailableError("cannot serve on " + options_.listen + ": " + e.what());
+  }
+  impl_->started = true;
+  log::Info("http server listening",
+            {{"address", addr->first}, {"port", port()}, {"tls", !options_.allow_plaintext}});
+  if (options_.allow_plaintext) {
+    log::Warn("TLS is disabled: plaintext HTTP is for local development only");
+  }
+  return OkStatus();
+}
+
+std::uint16_t Server::port() const {
+  if (!impl_->endpoint) return 0;
+  return static_cast<std::uint16_t>(impl_->endpoint->getPort());
+}
+
+void Server::Shutdown() {
+  if (!impl_->started) return;
+  impl_->started = false;
+  {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->draining = true;
+    state_->idle.wait_for(lock, std::chrono::seconds(10), [&] { return state_->in_flight == 0; });
+  }
+  impl_->endpoint->shutdown();
+  impl_->endpoint.reset();
+}
+
+}  // namespace portcullis::http
