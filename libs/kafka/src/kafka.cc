@@ -42,18 +42,6 @@ Status FromErrorCode(RdKafka::ErrorCode code, std::string_view context) {
   }
 }
 
-StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
-    const std::vector<std::pair<std::string, std::string>>& props) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : props) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      return InvalidArgumentError("kafka property " + k + ": " + err);
-    }
-  }
-  return conf;
-}
-
 // Per-message state, owned by librdkafka's opaque pointer until the report.
 struct Pending {
   DeliveryCallback callback;
@@ -97,6 +85,26 @@ class LogEvents : public RdKafka::EventCb {
   }
 };
 
+// A global configuration from `props` then `extra` (which may override), with
+// librdkafka's errors and logs routed to our JSON log.
+StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
+    std::vector<std::pair<std::string, std::string>> props,
+    const std::map<std::string, std::string>& extra, RdKafka::EventCb* events) {
+  for (const auto& kv : extra)
+    props.emplace_back(kv);
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  for (const auto& [k, v] : props) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      return InvalidArgumentError("kafka property " + k + ": " + err);
+    }
+  }
+  if (conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) {
+    return InternalError("kafka event callback: " + err);
+  }
+  return conf;
+}
+
 class ProducerImpl final : public Producer {
  public:
   ~ProducerImpl() override {
@@ -121,13 +129,10 @@ class ProducerImpl final : public Producer {
         {"linger.ms", "5"},
         {"compression.type", "zstd"},
     };
-    for (const auto& kv : o.extra)
-      props.emplace_back(kv);
-    auto conf = MakeConf(props);
+    auto conf = MakeConf(std::move(props), o.extra, &events_);
     if (!conf.ok()) return conf.status();
     std::string err;
-    if ((*conf)->set("dr_cb", &reports_, err) != RdKafka::Conf::CONF_OK ||
-        (*conf)->set("event_cb", &events_, err) != RdKafka::Conf::CONF_OK) {
+    if ((*conf)->set("dr_cb", &reports_, err) != RdKafka::Conf::CONF_OK) {
       return InternalError("kafka callbacks: " + err);
     }
     producer_.reset(RdKafka::Producer::create(conf->get(), err));
@@ -272,14 +277,9 @@ class ConsumerImpl final : public Consumer {
         {"enable.partition.eof", "false"},
         {"isolation.level", "read_committed"},
     };
-    for (const auto& kv : o.extra)
-      props.emplace_back(kv);
-    auto conf = MakeConf(props);
+    auto conf = MakeConf(std::move(props), o.extra, &events_);
     if (!conf.ok()) return conf.status();
     std::string err;
-    if ((*conf)->set("event_cb", &events_, err) != RdKafka::Conf::CONF_OK) {
-      return InternalError("kafka callbacks: " + err);
-    }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer_) return InvalidArgumentError("kafka consumer: " + err);
     RdKafka::ErrorCode code = consumer_->subscribe(o.topics);
