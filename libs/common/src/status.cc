@@ -46,7 +46,15 @@ Status Status::WithContext(std::string_view context) const {
   std::string m(context);
   m += ": ";
   m += message_;
-  return {code_, std::move(m)};
+  Status s(code_, std::move(m));
+  s.retry_after_s_ = retry_after_s_;
+  return s;
+}
+
+Status Status::WithRetryAfter(int seconds) const {
+  Status s = *this;
+  s.retry_after_s_ = seconds;
+  return s;
 }
 
 std::ostream& operator<<(std::ostream& os, const Status& status) {

@@ -21,6 +21,13 @@ TEST(StatusTest, CarriesCodeAndMessage) {
   EXPECT_EQ(s.WithContext("lookup").message(), "lookup: agent 42");
 }
 
+TEST(StatusTest, RetryAfterSurvivesContext) {
+  Status s = ResourceExhaustedError("slow down").WithRetryAfter(7);
+  EXPECT_EQ(s.retry_after_seconds(), 7);
+  EXPECT_EQ(s.WithContext("auth").retry_after_seconds(), 7);
+  EXPECT_EQ(OkStatus().retry_after_seconds(), 0);
+}
+
 TEST(StatusOrTest, HoldsValueOrError) {
   StatusOr<std::unique_ptr<int>> v = std::make_unique<int>(7);
   ASSERT_TRUE(v.ok());

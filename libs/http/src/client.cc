@@ -8,12 +8,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace portcullis::http {
 namespace {
@@ -55,7 +57,12 @@ struct Client::Conn {
   }
 };
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {}
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  // SSL_write to a peer that closed raises SIGPIPE (there is no MSG_NOSIGNAL
+  // for it): a process using the client gets write errors instead.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { signal(SIGPIPE, SIG_IGN); });  // NOLINT
+}
 Client::~Client() = default;
 
 void Client::Close() {
@@ -106,11 +113,19 @@ Status Client::Connect() {
     }
     conn->ssl = SSL_new(conn->ctx);
     SSL_set_fd(conn->ssl, conn->fd);
-    // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
-    SSL_ctrl(conn->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(options_.server_name.c_str()));
     X509_VERIFY_PARAM* param = SSL_get0_param(conn->ssl);
-    X509_VERIFY_PARAM_set1_host(param, options_.server_name.c_str(), 0);
+    in6_addr probe{};
+    bool is_ip = inet_pton(AF_INET, options_.server_name.c_str(), &probe) == 1 ||
+                 inet_pton(AF_INET6, options_.server_name.c_str(), &probe) == 1;
+    if (is_ip) {
+      // An address is checked against the certificate's IP SANs; no SNI.
+      X509_VERIFY_PARAM_set1_ip_asc(param, options_.server_name.c_str());
+    } else {
+      // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
+      SSL_ctrl(conn->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(options_.server_name.c_str()));
+      X509_VERIFY_PARAM_set1_host(param, options_.server_name.c_str(), 0);
+    }
     if (SSL_connect(conn->ssl) != 1) {
       long verify = SSL_get_verify_result(conn->ssl);
       std::string why =
@@ -171,11 +186,9 @@ StatusOr<ClientResponse> Client::Exchange(const std::string& bytes, bool retry_o
     return conn_->buffered.size() <= options_.max_response_bytes;
   };
 
-  if (!write_all(bytes)) {
-    Close();
-    if (reused && retry_on_stale) return Exchange(bytes, false);
-    return UnavailableError("failed to send the request");
-  }
+  // A server may answer (413, say) and close before taking the whole request:
+  // on a failed write, still read what it said.
+  bool sent = write_all(bytes);
 
   std::string& buf = conn_->buffered;
   std::size_t head_end;
@@ -184,7 +197,8 @@ StatusOr<ClientResponse> Client::Exchange(const std::string& bytes, bool retry_o
       bool nothing = buf.empty();
       Close();
       if (nothing && reused && retry_on_stale) return Exchange(bytes, false);
-      return UnavailableError("connection closed before a complete response");
+      return UnavailableError(sent ? "connection closed before a complete response"
+                                   : "failed to send the request");
     }
   }
   ClientResponse resp;

@@ -3,6 +3,8 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/net.h>
+#include <pistache/peer.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -10,7 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include "pistache_access.h"
 #include "portcullis/common/log.h"
+#include "request_framing.h"
 
 namespace portcullis::http {
 namespace {
@@ -23,6 +27,7 @@ constexpr std::size_t kMaxRequestIdLength = 128;
 // plain-text 413 of its own; leave room for headers so that our JSON 413 (from
 // the per-route limit) is what clients see for any body that fits the buffer.
 constexpr std::size_t kHeaderAllowance = 64 * 1024;
+constexpr std::chrono::milliseconds kWriteGrace{200};
 
 std::optional<Method> FromPistache(P::Http::Method m) {
   switch (m) {
@@ -63,6 +68,28 @@ std::string ToLower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// application/x-www-form-urlencoded decoding of a query name or value ('+'
+// is a space, %XX a byte). Pistache 0.0.5 hands them over undecoded. An
+// invalid escape is kept as it is.
+std::string DecodeQueryComponent(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < in.size() &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
   return out;
 }
 
@@ -194,7 +221,7 @@ class PistacheHandler : public P::Http::Handler {
     const std::string* rid = req.Header("x-request-id");
     req.request_id = rid != nullptr && ValidRequestId(*rid) ? *rid : Uuid::Random().ToString();
     for (auto it = preq.query().parameters_begin(); it != preq.query().parameters_end(); ++it) {
-      req.query[it->first] = it->second;
+      req.query[DecodeQueryComponent(it->first)] = DecodeQueryComponent(it->second);
     }
 
     Response resp;
@@ -234,7 +261,10 @@ class PistacheHandler : public P::Http::Handler {
         }
       }
     }
-    Send(req, resp, writer, draining);
+    // The send promise is not settled when the peer has gone away, so the
+    // request stops counting as in flight once its response is queued;
+    // Shutdown leaves the reactor a grace period to write it out.
+    (void)Send(req, resp, writer, draining);
 
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     std::string route_label = route != nullptr ? route->pattern : "unmatched";
@@ -267,18 +297,35 @@ class PistacheHandler : public P::Http::Handler {
     state_->idle.notify_all();
   }
 
+  // Runs the framing guard on every byte before Pistache's parser sees it.
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<P::Tcp::Peer>& peer) override {
+    static const std::string kKey = "portcullis.framing";
+    auto framing = std::static_pointer_cast<internal::RequestFraming>(peer->tryGetData(kKey));
+    if (!framing) {
+      framing = std::make_shared<internal::RequestFraming>(kHeaderAllowance,
+                                                           state_->options.max_body_bytes);
+      peer->putData(kKey, framing);
+    }
+    if (framing->rejected()) return;  // the connection is closing: drop the rest
+    if (std::optional<internal::Rejection> r = framing->Feed(std::string_view(buffer, len))) {
+      Reject(*r, peer);
+      return;
+    }
+    internal::PistacheParseInput(*this, buffer, len, peer);
+  }
+
   void onTimeout(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
     Request req;
     req.request_id = Uuid::Random().ToString();
     Response resp =
         Response::Error(408, "request_timeout", "the request was not received in time", "");
-    Send(req, resp, writer, /*close=*/true);
+    (void)Send(req, resp, writer, /*close=*/true);
     log::Warn("request timed out", {{"remote", preq.address().host()}});
   }
 
  private:
-  static void Send(const Request& req, const Response& resp, P::Http::ResponseWriter& writer,
-                   bool close) {
+  static P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
+                                         P::Http::ResponseWriter& writer, bool close) {
     // Keep-alive is explicit: Pistache 0.0.5 otherwise answers "Connection:
     // close" to every HTTP/1.1 request without a Connection header, and it
     // reports such requests as if they had sent "close", so the request's
@@ -295,8 +342,34 @@ class PistacheHandler : public P::Http::Handler {
     for (const auto& [name, value] : resp.headers) {
       headers.add(std::make_shared<NamedHeader>(name, value));
     }
-    writer.send(static_cast<P::Http::Code>(resp.status), resp.body,
-                P::Http::Mime::MediaType::fromString(resp.content_type));
+    if (resp.body.empty() && resp.status == 204) {
+      return writer.send(P::Http::Code::No_Content);
+    }
+    return writer.send(static_cast<P::Http::Code>(resp.status), resp.body,
+                       P::Http::Mime::MediaType::fromString(resp.content_type));
+  }
+
+  // Answers a request the framing guard refused and closes the connection
+  // once the answer is written: what follows on it can't be trusted.
+  void Reject(const internal::Rejection& r, const std::shared_ptr<P::Tcp::Peer>& peer) {
+    Response resp = Response::Error(r.status, r.code, r.message);
+    std::string reason = r.status == 413   ? "Payload Too Large"
+                         : r.status == 411 ? "Length Required"
+                         : r.status == 431 ? "Request Header Fields Too Large"
+                                           : "Bad Request";
+    std::string wire = "HTTP/1.1 " + std::to_string(r.status) + " " + reason +
+                       "\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(resp.body.size()) +
+                       "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" + resp.body;
+    int fd = peer->fd();
+    peer->send(P::RawBuffer(wire, wire.size()))
+        .then([fd](ssize_t) { ::shutdown(fd, SHUT_RDWR); },
+              [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+    state_->requests
+        ->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", std::to_string(r.status)}})
+        .Increment();
+    log::Warn("request rejected before parsing",
+              {{"status", r.status}, {"reason", r.message}, {"remote", peer->address().host()}});
   }
 
   std::shared_ptr<Server::State> state_;
@@ -386,7 +459,31 @@ Response Response::Error(const Status& status, std::string_view location) {
   std::string_view code = status.code() == StatusCode::kResourceExhausted
                               ? std::string_view("rate_limited")
                               : StatusCodeName(status.code());
-  return Error(HttpStatusFor(status.code()), code, status.message(), location);
+  Response r = Error(HttpStatusFor(status.code()), code, status.message(), location);
+  if (status.code() == StatusCode::kResourceExhausted ||
+      status.code() == StatusCode::kUnavailable) {
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(std::max(1, status.retry_after_seconds())));
+  }
+  return r;
+}
+
+Response Response::Invalid(const std::vector<std::pair<std::string, std::string>>& problems) {
+  if (problems.empty()) Fatal("Response::Invalid without problems");
+  nlohmann::json details = nlohmann::json::array();
+  for (const auto& [location, message] : problems) {
+    details.push_back({{"location", location}, {"message", message}});
+  }
+  std::string message = problems.front().second;
+  if (problems.size() > 1) {
+    message += " (and " + std::to_string(problems.size() - 1) + " more problem" +
+               (problems.size() > 2 ? "s" : "") + ")";
+  }
+  return Json(400, {{"error",
+                     {{"code", "invalid_argument"},
+                      {"message", message},
+                      {"location", problems.front().first},
+                      {"details", details}}}});
 }
 
 StatusOr<std::pair<std::string, std::uint16_t>> ParseListenAddress(std::string_view text) {
@@ -497,6 +594,9 @@ void Server::Shutdown() {
     state_->draining = true;
     state_->idle.wait_for(lock, std::chrono::seconds(10), [&] { return state_->in_flight == 0; });
   }
+  // Responses are queued on the reactor's threads; give them time to reach
+  // the wire before the reactor stops (bounded: shutdown must not hang).
+  std::this_thread::sleep_for(kWriteGrace);
   impl_->endpoint->shutdown();
   impl_->endpoint.reset();
 }

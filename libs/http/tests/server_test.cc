@@ -78,6 +78,9 @@ class ServerTest : public ::testing::Test {
                      return Response::Json(200, {{"ok", true}});
                    },
                    {.authenticate = false});
+    server_->Route(Method::kGet, "/query",
+                   [](const Request& r) { return Response::Json(200, r.query); },
+                   {.authenticate = false});
     server_->Route(Method::kPost, "/small",
                    [](const Request& r) {
                      return Response::Json(200, {{"n", r.body.size()}});
@@ -170,17 +173,60 @@ TEST_F(ServerTest, OversizedBodiesAre413) {
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(Body(*r)["error"]["code"], "payload_too_large");
   EXPECT_EQ(Body(*r)["error"]["location"], "body");
-  // Far past the server-wide buffer: rejected before it is buffered whole.
+  // Past the server-wide limit: refused from its Content-Length, before the
+  // body is buffered, with our JSON error, and the connection is closed.
   Client c2 = MakeClient(false);
   r = c2.Send("POST", "/small", std::string(1 << 20, 'x'));
-  if (r.ok()) {
-    EXPECT_EQ(r->status, 413);  // or the server closed the connection
-  }
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Body(*r)["error"]["code"], "payload_too_large");
+  ASSERT_NE(r->Header("connection"), nullptr);
+  EXPECT_EQ(*r->Header("connection"), "close");
+  r = c2.Send("GET", "/open");  // on a new connection
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(c2.connections_opened(), 2);
   // And the server still serves.
   Client c3 = MakeClient(false);
   r = c3.Send("GET", "/open");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, ABodyIsNeverParsedAsTheNextRequest) {
+  StartServer(false, {.max_body_bytes = 4096});
+  // An oversized body that carries a second request: one 413, then the
+  // connection closes; the smuggled request is never answered.
+  std::string smuggled = "GET /open HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string body = smuggled + std::string(5000, ' ');
+  Client raw = MakeClient(false);
+  auto r = raw.SendRaw("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  ASSERT_NE(r->Header("connection"), nullptr);
+  EXPECT_EQ(*r->Header("connection"), "close");
+  EXPECT_EQ(metrics_->Serialize().find("route=\"/open\""), std::string::npos)
+      << "the request inside the body reached a handler";
+  // Chunked bodies escape the length check, so they are refused.
+  Client chunked = MakeClient(false);
+  r = chunked.SendRaw(
+      "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 411);
+  EXPECT_EQ(Body(*r)["error"]["code"], "length_required");
+}
+
+TEST_F(ServerTest, QueryParametersArePercentDecoded) {
+  StartServer(false);
+  Client c = MakeClient(false);
+  auto r = c.Send("GET", "/query?label=env%3Dprod&host=a+b%20c&raw=100%&k%2Fx=1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto q = Body(*r);
+  EXPECT_EQ(q["label"], "env=prod");
+  EXPECT_EQ(q["host"], "a b c");
+  EXPECT_EQ(q["raw"], "100%") << "an invalid escape stays as it is";
+  EXPECT_EQ(q["k/x"], "1");
 }
 
 TEST_F(ServerTest, ThrowingHandlerIs500AndServerSurvives) {
@@ -251,6 +297,20 @@ TEST_F(ServerTest, TlsServesVerifiedClientsOnly) {
   auto r = good.Send("GET", "/open");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
+
+  Client by_ip({.host = "127.0.0.1",
+                .port = server_->port(),
+                .tls = true,
+                .ca_file = Certs().Path("ca.crt"),
+                .server_name = "127.0.0.1"});
+  r = by_ip.Send("GET", "/open");
+  ASSERT_TRUE(r.ok()) << "the certificate's IP SAN must verify: " << r.status();
+  Client wrong_name({.host = "127.0.0.1",
+                     .port = server_->port(),
+                     .tls = true,
+                     .ca_file = Certs().Path("ca.crt"),
+                     .server_name = "example.org"});
+  EXPECT_FALSE(wrong_name.Send("GET", "/open").ok());
 
   Client wrong_ca = MakeClient(true, Certs().Path("other.crt"));
   r = wrong_ca.Send("GET", "/open");

@@ -49,8 +49,11 @@ Status StatusFromCurrentException(std::string_view context) {
 }
 
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {
+  // The statement timeout is also the connection's default, so statements
+  // run outside RunForTenant/RunUnscoped transactions are bounded too.
   dsn_with_timeout_ =
-      options_.dsn + " connect_timeout=" + std::to_string(options_.connect_timeout_s);
+      options_.dsn + " connect_timeout=" + std::to_string(options_.connect_timeout_s) +
+      " options='-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) + "'";
 }
 
 Pool::~Pool() {
@@ -71,8 +74,23 @@ int Pool::open_connections() const {
   return static_cast<int>(idle_.size()) + leased_;
 }
 
-StatusOr<std::unique_ptr<pqxx::connection>> Pool::Acquire() {
-  std::unique_ptr<pqxx::connection> conn;
+namespace {
+// Sets the statement timeout, the tenant and the commit mode of a
+// transaction: one prepared statement, run first in every transaction.
+constexpr const char* kTxSettings = "portcullis_tx_settings";
+constexpr const char* kTxSettingsSql =
+    "SELECT set_config('statement_timeout', $1, true), set_config('app.tenant', $2, true), "
+    "set_config('synchronous_commit', $3, true)";
+}  // namespace
+
+void Pool::Prepare(std::string name, std::string sql) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prepared_.emplace_back(std::move(name), std::move(sql));
+}
+
+StatusOr<Pool::Conn> Pool::Acquire() {
+  Conn c;
+  std::vector<std::pair<std::string, std::string>> to_prepare;
   {
     std::unique_lock<std::mutex> lock(mu_);
     bool got = cv_.wait_for(lock, options_.acquire_timeout, [&] {
@@ -83,41 +101,47 @@ StatusOr<std::unique_ptr<pqxx::connection>> Pool::Acquire() {
                               std::to_string(options_.acquire_timeout.count()) + " ms");
     }
     if (!idle_.empty()) {
-      conn = std::move(idle_.back());
+      c = std::move(idle_.back());
       idle_.pop_back();
     }
     ++leased_;
+    if (!c.conn || !c.conn->is_open()) c.prepared = 0;
+    to_prepare.assign(prepared_.begin() + static_cast<std::ptrdiff_t>(c.prepared), prepared_.end());
+    c.prepared = prepared_.size();
   }
-  if (conn && conn->is_open()) return conn;
   try {
-    conn = std::make_unique<pqxx::connection>(dsn_with_timeout_);
-    return conn;
+    if (!c.conn || !c.conn->is_open()) {
+      c.conn = std::make_unique<pqxx::connection>(dsn_with_timeout_);
+      c.conn->prepare(kTxSettings, kTxSettingsSql);
+    }
+    for (const auto& [name, sql] : to_prepare)
+      c.conn->prepare(name, sql);
+    return c;
   } catch (...) {
-    Release(nullptr);
+    Release(Conn{});
     return StatusFromCurrentException("connect to PostgreSQL");
   }
 }
 
-void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
+void Pool::Release(Conn c) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     --leased_;
-    if (conn && conn->is_open()) idle_.push_back(std::move(conn));
+    if (c.conn && c.conn->is_open()) idle_.push_back(std::move(c));
   }
   cv_.notify_one();
 }
 
-Status Pool::Run(const TenantId* tenant, const TxFn& fn) {
-  StatusOr<std::unique_ptr<pqxx::connection>> acquired = Acquire();
+Status Pool::Run(const TenantId* tenant, const TxFn& fn, TxOptions options) {
+  StatusOr<Conn> acquired = Acquire();
   if (!acquired.ok()) return acquired.status();
-  std::unique_ptr<pqxx::connection> conn = std::move(*acquired);
+  Conn c = std::move(*acquired);
   Status result;
   try {
-    pqxx::work tx(*conn);
-    tx.exec_params("SELECT set_config('statement_timeout', $1, true)",
-                   std::to_string(options_.statement_timeout.count()));
-    tx.exec_params("SELECT set_config('app.tenant', $1, true)",
-                   tenant != nullptr ? tenant->ToString() : std::string());
+    pqxx::work tx(*c.conn);
+    tx.exec_prepared(kTxSettings, std::to_string(options_.statement_timeout.count()),
+                     tenant != nullptr ? tenant->ToString() : std::string(),
+                     options.async_commit ? "off" : "on");
     result = fn(tx);
     if (result.ok()) tx.commit();  // otherwise the destructor rolls back
   } catch (...) {
@@ -125,17 +149,32 @@ Status Pool::Run(const TenantId* tenant, const TxFn& fn) {
   }
   // A connection whose transaction failed mid-way may be unusable: let libpq
   // tell us (is_open) rather than guessing, and drop it if it is broken.
-  Release(std::move(conn));
+  Release(std::move(c));
   return result;
 }
 
-Status Pool::RunForTenant(const TenantId& tenant, const TxFn& fn) {
+Status Pool::RunAutocommit(const std::function<Status(pqxx::nontransaction&)>& fn) {
+  StatusOr<Conn> acquired = Acquire();
+  if (!acquired.ok()) return acquired.status();
+  Conn c = std::move(*acquired);
+  Status result;
+  try {
+    pqxx::nontransaction tx(*c.conn);
+    result = fn(tx);
+  } catch (...) {
+    result = StatusFromCurrentException("database");
+  }
+  Release(std::move(c));
+  return result;
+}
+
+Status Pool::RunForTenant(const TenantId& tenant, const TxFn& fn, TxOptions options) {
   if (tenant.is_nil()) return InvalidArgumentError("tenant id is nil");
-  return Run(&tenant, fn);
+  return Run(&tenant, fn, options);
 }
 
 Status Pool::RunUnscoped(const TxFn& fn) {
-  return Run(nullptr, fn);
+  return Run(nullptr, fn, {});
 }
 
 Status Pool::Ping() {

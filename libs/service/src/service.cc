@@ -49,7 +49,7 @@ class ContextImpl final : public Context {
     pg_created_ = true;
     pg::PoolOptions o;
     o.dsn = reader_.RequiredString("PORTCULLIS_PG_DSN");
-    o.size = static_cast<int>(reader_.Int("PORTCULLIS_PG_POOL_SIZE", 4, 1, 256));
+    o.size = static_cast<int>(reader_.Int("PORTCULLIS_PG_POOL_SIZE", 8, 1, 256));
     o.statement_timeout = reader_.Millis("PORTCULLIS_PG_STATEMENT_TIMEOUT_MS", milliseconds(5000),
                                          milliseconds(10), milliseconds(600000));
     if (o.dsn.empty()) return nullptr;
@@ -136,7 +136,9 @@ http::ServerOptions ReadServerOptions(const ServiceInfo& info, ConfigReader& r) 
   if (auto addr = http::ParseListenAddress(o.listen); !addr.ok()) {
     r.AddError("PORTCULLIS_HTTP_LISTEN", addr.status().message());
   }
-  o.threads = static_cast<int>(r.Int("PORTCULLIS_HTTP_THREADS", 2, 1, 64));
+  // Handlers block on PostgreSQL: a few more threads than cores keep both
+  // cores busy while some requests wait on the database.
+  o.threads = static_cast<int>(r.Int("PORTCULLIS_HTTP_THREADS", 4, 1, 64));
   o.max_body_bytes =
       static_cast<std::size_t>(r.Int("PORTCULLIS_HTTP_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20));
   o.header_timeout = r.Millis("PORTCULLIS_HTTP_HEADER_TIMEOUT_MS", milliseconds(10000),

@@ -51,9 +51,15 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is "<context>: <message>".
   Status WithContext(std::string_view context) const;
 
+  // For kResourceExhausted and kUnavailable: when the caller may try again
+  // (HTTP Retry-After). 0 means unknown.
+  Status WithRetryAfter(int seconds) const;
+  int retry_after_seconds() const { return retry_after_s_; }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  int retry_after_s_ = 0;
 };
 
 std::ostream& operator<<(std::ostream& os, const Status& status);

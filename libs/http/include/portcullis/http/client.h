@@ -5,7 +5,8 @@
 //   http::Client c({.host = "127.0.0.1", .port = 8443, .ca_file = "ca.crt"});
 //   StatusOr<http::ClientResponse> r = c.Send("GET", "/healthz");
 //
-// Not thread-safe: one Client per thread.
+// Not thread-safe: one Client per thread. The first Client makes the process
+// ignore SIGPIPE (a closed TLS peer would otherwise kill it).
 #pragma once
 
 #include <chrono>

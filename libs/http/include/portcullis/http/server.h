@@ -73,6 +73,9 @@ struct Response {
   static Response Error(const Status& status, std::string_view location = {});
   static Response Error(int http_status, std::string_view code, std::string_view message,
                         std::string_view location = {});
+  // 400 listing every problem: "message" names the first and how many there
+  // are, "location" is the first one's, "details" has them all.
+  static Response Invalid(const std::vector<std::pair<std::string, std::string>>& problems);
 };
 
 // The HTTP status a canonical code maps to.

@@ -45,6 +45,14 @@ struct PoolOptions {
 
 using TxFn = std::function<Status(pqxx::work&)>;
 
+struct TxOptions {
+  // synchronous_commit = off for this transaction: the commit returns before
+  // its WAL reaches disk, so a database crash may lose the last few hundred
+  // milliseconds of such transactions (never corrupts). Only for data that is
+  // refreshed continuously anyway (heartbeats), never for accepted events.
+  bool async_commit = false;
+};
+
 class Pool {
  public:
   static StatusOr<std::unique_ptr<Pool>> Create(PoolOptions options);
@@ -54,28 +62,45 @@ class Pool {
 
   // Runs `fn` in a transaction with app.tenant set to `tenant`; commits when
   // `fn` returns OK, rolls back otherwise (and on any exception).
-  Status RunForTenant(const TenantId& tenant, const TxFn& fn);
+  Status RunForTenant(const TenantId& tenant, const TxFn& fn, TxOptions options = {});
   // Runs `fn` in a transaction with no tenant: under RLS it sees no tenant rows.
   // For platform-level work only (partition upkeep, operator actions).
   Status RunUnscoped(const TxFn& fn);
+  // Runs `fn` outside an explicit transaction (each statement commits on its
+  // own). The tenant is NOT set: only for statements that set it themselves
+  // in their own transaction (SECURITY INVOKER functions such as
+  // portcullis_agent_heartbeat) or need none. One round trip per statement.
+  Status RunAutocommit(const std::function<Status(pqxx::nontransaction&)>& fn);
+
   // SELECT 1 on a pooled connection: the readiness check.
   Status Ping();
+
+  // Defines a prepared statement on every connection of the pool (those open
+  // now on their next use, new ones when they connect), for hot paths: run it
+  // with tx.exec_prepared(name, ...). Saves the parse and plan of each call.
+  void Prepare(std::string name, std::string sql);
 
   int size() const { return options_.size; }
   // Connections currently open (for metrics and tests).
   int open_connections() const;
 
  private:
+  // A connection and how many of prepared_ it has defined.
+  struct Conn {
+    std::unique_ptr<pqxx::connection> conn;
+    std::size_t prepared = 0;
+  };
   explicit Pool(PoolOptions options);
-  StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
-  void Release(std::unique_ptr<pqxx::connection> conn);
-  Status Run(const TenantId* tenant, const TxFn& fn);
+  StatusOr<Conn> Acquire();
+  void Release(Conn conn);
+  Status Run(const TenantId* tenant, const TxFn& fn, TxOptions options);
 
   const PoolOptions options_;
   std::string dsn_with_timeout_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<Conn> idle_;
+  std::vector<std::pair<std::string, std::string>> prepared_;  // append-only
   int leased_ = 0;
 };
 
