@@ -187,6 +187,13 @@ load_secrets() {
   PG_APP_PASSWORD=$(secret pg_app_password)
   [[ $PG_OWNER_PASSWORD =~ ^[0-9a-f]{32}$ && $PG_APP_PASSWORD =~ ^[0-9a-f]{32}$ ]] ||
     die "corrupt password files in $SECRETS_DIR (delete them, or run down + up)"
+  # The platform operator's token (creates tenants). Services get only its
+  # SHA-256; tools and tests read the token from the file.
+  OPERATOR_TOKEN_FILE=$SECRETS_DIR/operator_token
+  if [[ ! -s $OPERATOR_TOKEN_FILE ]]; then
+    printf 'pco_%s' "$(openssl rand -hex 32)" | write_file_atomic "$OPERATOR_TOKEN_FILE" 600
+  fi
+  OPERATOR_TOKEN_SHA256=$(sha256sum <"$OPERATOR_TOKEN_FILE" | cut -d' ' -f1)
   PG_APP_DSN="host=$HOST port=$PG_PORT dbname=$PG_DATABASE user=$PG_APP_ROLE password=$PG_APP_PASSWORD"
   PG_OWNER_DSN="host=$HOST port=$PG_PORT dbname=$PG_DATABASE user=$PG_OWNER_ROLE password=$PG_OWNER_PASSWORD"
   PG_ADMIN_DSN="host=$PG_SOCK port=$PG_PORT dbname=$PG_DATABASE user=postgres"
@@ -542,6 +549,8 @@ PORTCULLIS_KAFKA_BROKERS=$HOST:$KAFKA_PORT
 PORTCULLIS_TLS_CA=$TLS_DIR/ca.crt
 PORTCULLIS_TLS_CERT=$TLS_DIR/server.crt
 PORTCULLIS_TLS_KEY=$TLS_DIR/server.key
+PORTCULLIS_OPERATOR_TOKEN_FILE=$OPERATOR_TOKEN_FILE
+PORTCULLIS_OPERATOR_TOKEN_SHA256=$OPERATOR_TOKEN_SHA256
 EOF
 }
 
