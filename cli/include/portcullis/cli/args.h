@@ -1,0 +1,117 @@
+// Command-line parsing for portcullisctl, independent of HTTP and rendering:
+// a command is declared as data (a CommandSpec with its positional arguments
+// and typed flags) and ParseCommandLine checks argv against the table, so
+// every usage error is found before anything touches the network.
+//
+//   std::vector<const CommandSpec*> specs = ...;   // see commands.h
+//   CommandLine cl;
+//   Status s = ParseCommandLine({"agent", "list", "--limit", "20"}, specs, &cl);
+//   if (!s.ok()) { /* usage error: s.message(), CommandUsage(*cl.command) */ }
+//   std::optional<std::int64_t> limit = cl.Int("limit");  // 20, already range-checked
+//
+// Global options (--server, --json...) are accepted before or after the
+// command words; command options only after them. A flag may be given once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "portcullis/common/status.h"
+
+namespace portcullis::cli {
+
+enum class ArgType {
+  kText,      // any non-empty string
+  kUuid,      // a canonical 8-4-4-4-12 UUID (ids of keys, tokens, agents)
+  kInt,       // a decimal integer within [min, max]
+  kEnum,      // one of `choices`
+  kKeyValue,  // KEY=VALUE (a label selector)
+  kBool,      // flags only: present or absent, takes no value
+};
+
+// A flag of a command, e.g. --limit N. `name` is without the leading dashes.
+struct FlagSpec {
+  std::string name;
+  ArgType type = ArgType::kText;
+  std::string value_name;  // shown in usage: "N", "GLOB", "K=V"
+  std::string help;
+  bool required = false;
+  std::int64_t min = 0;              // kInt
+  std::int64_t max = 0;              // kInt
+  std::vector<std::string> choices;  // kEnum
+};
+
+// A positional argument after the command words, e.g. NAME or ID. All are
+// required.
+struct PositionalSpec {
+  std::string name;
+  ArgType type = ArgType::kText;
+};
+
+// One command: `group verb POSITIONALS... [FLAGS]`, e.g. `key create NAME --role R`.
+struct CommandSpec {
+  std::string group;
+  std::string verb;
+  std::vector<PositionalSpec> positionals;
+  std::vector<FlagSpec> flags;
+  std::string summary;      // one line, for the command list
+  std::string description;  // a paragraph, for `<command> --help` (optional)
+
+  const FlagSpec* FindFlag(std::string_view name) const;
+};
+
+// Options that apply to every command.
+struct GlobalOptions {
+  std::optional<std::string> server;    // --server URL
+  std::optional<std::string> ca_file;   // --ca FILE
+  std::optional<std::string> env_file;  // --env-file FILE
+  bool insecure_plaintext = false;      // --insecure-plaintext
+  bool json = false;                    // --json
+};
+
+// The result of parsing argv. Filled as far as parsing got, so that a usage
+// error can be reported with the usage of the command (or group) it concerns.
+struct CommandLine {
+  GlobalOptions globals;
+  std::string group;                         // set once a known group was named
+  const CommandSpec* command = nullptr;      // set once group and verb were recognized
+  std::vector<std::string> args;             // positional arguments after the command words
+  std::map<std::string, std::string> flags;  // command flags given; "" for booleans
+  bool help = false;                         // --help or -h anywhere before "--"
+
+  bool Has(std::string_view flag) const;
+  std::optional<std::string> Value(std::string_view flag) const;
+  // The value of a kInt flag (validated by the parser); nullopt when absent.
+  std::optional<std::int64_t> Int(std::string_view flag) const;
+};
+
+// Parses `argv` (without the program name) against `specs`. Returns
+// InvalidArgument with a one-line message on a usage error; `out` then holds
+// what was recognized. With --help the parse succeeds whatever else is wrong,
+// so that help can be shown for the command named.
+Status ParseCommandLine(const std::vector<std::string>& argv,
+                        const std::vector<const CommandSpec*>& specs, CommandLine* out);
+
+// Checks one value against a type (used by the parser, exposed for tests).
+// `what` names the value in the message, e.g. "--limit" or "ID".
+Status ValidateValue(const FlagSpec& spec, std::string_view value, std::string_view what);
+
+// Splits a validated KEY=VALUE at its first '='.
+std::pair<std::string, std::string> SplitKeyValue(std::string_view text);
+
+// Usage texts, ending with a newline.
+std::string ProgramUsage(const std::vector<const CommandSpec*>& specs);
+std::string GroupUsage(const std::vector<const CommandSpec*>& specs, std::string_view group);
+std::string CommandUsage(const CommandSpec& spec);
+// The synopsis line and a pointer to --help, for usage errors.
+std::string ShortUsage(const CommandSpec& spec);
+// "key create NAME --role ROLE"
+std::string CommandSynopsis(const CommandSpec& spec);
+// "key create NAME" (without the flags)
+std::string CommandWords(const CommandSpec& spec);
+
+}  // namespace portcullis::cli

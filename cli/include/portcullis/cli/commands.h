@@ -1,0 +1,80 @@
+// The command table of portcullisctl: for each command, its spec (arguments
+// and flags, see args.h), the credential it needs, how its parsed command
+// line becomes one REST request, and how the JSON reply becomes text.
+// Building a request and rendering a reply are pure functions, testable
+// without a server; the runner (runner.h) does the I/O between them.
+//
+//   const Command* cmd = FindCommand(*cl.command);
+//   StatusOr<ApiRequest> req = cmd->build(cl);   // GET /v1/agents?limit=20
+//   ... send it, get `json` back ...
+//   StatusOr<Output> text = cmd->render(cl, json);
+//
+// Adding a command (policy, search, export...) is one entry in Commands()
+// plus its build and render functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "portcullis/cli/args.h"
+#include "portcullis/common/status.h"
+
+namespace portcullis::cli {
+
+// JSON as the server sent it, keys in their original order.
+using Json = nlohmann::ordered_json;
+
+enum class Credential {
+  kApiKey,    // $PORTCULLIS_API_KEY (admin or analyst)
+  kOperator,  // $PORTCULLIS_OPERATOR_TOKEN or the file $PORTCULLIS_OPERATOR_TOKEN_FILE
+};
+
+struct ApiRequest {
+  std::string method = "GET";
+  std::string path;                                        // "/v1/agents", ids already validated
+  std::vector<std::pair<std::string, std::string>> query;  // decoded; Target() encodes
+  std::optional<Json> body;
+  // For paginated lists: the array field of the reply ("agents") and whether
+  // to follow next_cursor to the end (--all).
+  std::string list_field;
+  bool paginated = false;
+  bool follow_cursor = false;
+};
+
+// The request target: path, then the query with `cursor` (if not empty)
+// appended, percent-encoded. `base_path` is the server URL's prefix.
+std::string Target(const ApiRequest& request, const std::string& base_path,
+                   const std::string& cursor);
+
+// Percent-encodes a query component (RFC 3986): unreserved characters and
+// the sub-delimiters that are safe in a query value stay as they are.
+std::string EncodeQueryComponent(std::string_view text);
+
+// What a command prints on success: `out` to stdout, `err` to stderr.
+struct Output {
+  std::string out;
+  std::string err;
+};
+
+struct Command {
+  CommandSpec spec;
+  Credential credential = Credential::kApiKey;
+  StatusOr<ApiRequest> (*build)(const CommandLine&) = nullptr;
+  // Table mode. `reply` is the parsed body (null for 204); a reply that does
+  // not have the documented shape is an Internal error.
+  StatusOr<Output> (*render)(const CommandLine&, const Json& reply) = nullptr;
+  // Whether a successful reply carries a secret shown only once.
+  bool returns_secret = false;
+};
+
+// Every command, in the order of the usage text.
+const std::vector<Command>& Commands();
+std::vector<const CommandSpec*> CommandSpecs();
+// The command whose spec this is (from CommandLine::command); never null for
+// a spec from CommandSpecs().
+const Command* FindCommand(const CommandSpec& spec);
+
+}  // namespace portcullis::cli

@@ -1,0 +1,230 @@
+// Argument parsing of portcullisctl against the real command table: good
+// command lines, and every kind of usage error with its message.
+#include "portcullis/cli/args.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "portcullis/cli/commands.h"
+
+namespace portcullis::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kId[] = "0b6f2c1e-8d3a-4f51-9c2e-5a7d9e4b1c03";
+
+class ArgsTest : public ::testing::Test {
+ protected:
+  Status Parse(std::vector<std::string> argv) { return ParseCommandLine(argv, specs_, &cl_); }
+  // The usage error message of `argv` ("" when it parses).
+  std::string Error(std::vector<std::string> argv) {
+    Status s = Parse(std::move(argv));
+    EXPECT_TRUE(s.ok() || s.code() == StatusCode::kInvalidArgument) << s;
+    return s.message();
+  }
+
+  std::vector<const CommandSpec*> specs_ = CommandSpecs();
+  CommandLine cl_;
+};
+
+TEST_F(ArgsTest, ParsesCommandPositionalAndFlag) {
+  ASSERT_TRUE(Parse({"key", "create", "ci", "--role", "analyst"}).ok());
+  ASSERT_NE(cl_.command, nullptr);
+  EXPECT_EQ(cl_.command->group, "key");
+  EXPECT_EQ(cl_.command->verb, "create");
+  EXPECT_EQ(cl_.args, std::vector<std::string>{"ci"});
+  EXPECT_EQ(cl_.Value("role"), "analyst");
+  EXPECT_FALSE(cl_.help);
+}
+
+TEST_F(ArgsTest, GlobalOptionsBeforeAndAfterTheCommand) {
+  ASSERT_TRUE(Parse({"--server", "https://r:8443", "--json", "agent", "list", "--ca=/ca.crt",
+                     "--env-file", "/x.env", "--insecure-plaintext"})
+                  .ok());
+  EXPECT_EQ(cl_.globals.server, "https://r:8443");
+  EXPECT_EQ(cl_.globals.ca_file, "/ca.crt");
+  EXPECT_EQ(cl_.globals.env_file, "/x.env");
+  EXPECT_TRUE(cl_.globals.json);
+  EXPECT_TRUE(cl_.globals.insecure_plaintext);
+  EXPECT_TRUE(cl_.flags.empty());
+}
+
+TEST_F(ArgsTest, EveryAgentListFilter) {
+  ASSERT_TRUE(Parse({"agent", "list", "--status", "stale", "--image=nginx:*", "--label", "env=prod",
+                     "--hostname", "web-*", "--container", "c1", "--limit", "500", "--all"})
+                  .ok());
+  EXPECT_EQ(cl_.Value("status"), "stale");
+  EXPECT_EQ(cl_.Value("image"), "nginx:*");
+  EXPECT_EQ(cl_.Value("label"), "env=prod");
+  EXPECT_EQ(cl_.Value("hostname"), "web-*");
+  EXPECT_EQ(cl_.Value("container"), "c1");
+  EXPECT_EQ(cl_.Int("limit"), 500);
+  EXPECT_TRUE(cl_.Has("all"));
+  EXPECT_EQ(cl_.Int("ttl"), std::nullopt);
+}
+
+TEST_F(ArgsTest, DoubleDashEndsOptions) {
+  ASSERT_TRUE(Parse({"tenant", "create", "--", "--odd-name"}).ok());
+  EXPECT_EQ(cl_.args, std::vector<std::string>{"--odd-name"});
+  // A lone dash is a word, not an option.
+  ASSERT_TRUE(Parse({"tenant", "create", "-"}).ok());
+  EXPECT_EQ(cl_.args, std::vector<std::string>{"-"});
+}
+
+TEST_F(ArgsTest, TokenCreateRanges) {
+  ASSERT_TRUE(Parse({"token", "create", "prod", "--ttl", "60", "--max-uses", "10000000"}).ok());
+  EXPECT_EQ(cl_.Int("ttl"), 60);
+  EXPECT_EQ(cl_.Int("max-uses"), 10000000);
+  EXPECT_EQ(Error({"token", "create", "prod", "--ttl", "59"}),
+            "--ttl must be in 60..31536000, got '59'");
+  EXPECT_EQ(Error({"token", "create", "prod", "--max-uses", "0"}),
+            "--max-uses must be in 1..10000000, got '0'");
+}
+
+TEST_F(ArgsTest, UnknownOptions) {
+  EXPECT_EQ(Error({"agent", "list", "--bogus"}), "unknown option --bogus for 'agent list'");
+  EXPECT_EQ(Error({"agent", "list", "-x"}), "unknown option -x");
+  EXPECT_EQ(Error({"--bogus", "agent", "list"}), "unknown option --bogus");
+  // A flag of another command is unknown here.
+  EXPECT_EQ(Error({"key", "list", "--limit", "5"}), "unknown option --limit for 'key list'");
+  // Command options belong after the command words.
+  EXPECT_EQ(Error({"--limit", "5", "agent", "list"}),
+            "unknown option --limit (command options go after the command)");
+}
+
+TEST_F(ArgsTest, MissingValues) {
+  EXPECT_EQ(Error({"agent", "list", "--limit"}), "option --limit needs a value (N)");
+  EXPECT_EQ(Error({"agent", "list", "--server"}), "option --server needs a value (URL)");
+  // The next option is not taken as a value.
+  EXPECT_EQ(Error({"--server", "--json", "agent", "list"}), "option --server needs a value (URL)");
+  EXPECT_EQ(Error({"--ca=", "agent", "list"}), "option --ca must not be empty");
+  EXPECT_EQ(Error({"agent", "list", "--image="}), "--image must not be empty");
+}
+
+TEST_F(ArgsTest, BadLimit) {
+  EXPECT_EQ(Error({"agent", "list", "--limit", "abc"}),
+            "--limit must be a whole number in 1..500, got 'abc'");
+  EXPECT_EQ(Error({"agent", "list", "--limit", "0"}), "--limit must be in 1..500, got '0'");
+  EXPECT_EQ(Error({"agent", "list", "--limit", "501"}), "--limit must be in 1..500, got '501'");
+  EXPECT_EQ(Error({"agent", "list", "--limit", "-1"}), "--limit must be in 1..500, got '-1'");
+  EXPECT_THAT(Error({"agent", "list", "--limit", "10x"}), HasSubstr("whole number"));
+  EXPECT_THAT(Error({"agent", "list", "--limit", " 10"}), HasSubstr("whole number"));
+  EXPECT_THAT(Error({"agent", "list", "--limit", "99999999999999999999999"}),
+              HasSubstr("whole number"));
+  EXPECT_THAT(Error({"audit", "list", "--limit=1.5"}), HasSubstr("whole number"));
+}
+
+TEST_F(ArgsTest, Labels) {
+  EXPECT_EQ(Error({"agent", "list", "--label", "env"}), "--label must be KEY=VALUE, got 'env'");
+  EXPECT_EQ(Error({"agent", "list", "--label", "=prod"}),
+            "--label key must be 1..63 characters, got '=prod'");
+  EXPECT_THAT(Error({"agent", "list", "--label", std::string(64, 'k') + "=v"}),
+              HasSubstr("key must be 1..63"));
+  EXPECT_EQ(Error({"agent", "list", "--label", "k=" + std::string(257, 'v')}),
+            "--label value must be at most 256 characters");
+  // An empty value, and '=' inside the value, are fine; the key ends at the first '='.
+  EXPECT_EQ(Error({"agent", "list", "--label", "env="}), "");
+  EXPECT_EQ(Error({"agent", "list", "--label", std::string(63, 'k') + "=" + std::string(256, 'v')}),
+            "");
+  ASSERT_EQ(Error({"agent", "list", "--label", "a=b=c"}), "");
+  EXPECT_EQ(SplitKeyValue(*cl_.Value("label")),
+            std::make_pair(std::string("a"), std::string("b=c")));
+}
+
+TEST_F(ArgsTest, Enums) {
+  EXPECT_EQ(Error({"agent", "list", "--status", "up"}),
+            "--status must be one of online, stale, offline, got 'up'");
+  EXPECT_EQ(Error({"key", "create", "ci", "--role", "root"}),
+            "--role must be one of admin, analyst, got 'root'");
+}
+
+TEST_F(ArgsTest, RepeatedOptions) {
+  EXPECT_EQ(Error({"agent", "list", "--label", "a=1", "--label", "b=2"}),
+            "option --label given more than once");
+  EXPECT_EQ(Error({"--json", "agent", "list", "--json"}), "option --json given more than once");
+}
+
+TEST_F(ArgsTest, BooleansTakeNoValue) {
+  EXPECT_EQ(Error({"agent", "list", "--all=yes"}), "option --all takes no value");
+  EXPECT_EQ(Error({"agent", "list", "--json=true"}), "option --json takes no value");
+}
+
+TEST_F(ArgsTest, CommandWordErrors) {
+  EXPECT_EQ(Error({}), "missing command");
+  EXPECT_EQ(Error({"--json"}), "missing command");
+  EXPECT_EQ(Error({"policy", "list"}), "unknown command 'policy'");
+  EXPECT_EQ(Error({"agent"}), "missing subcommand after 'agent'");
+  EXPECT_EQ(cl_.group, "agent");
+  EXPECT_EQ(Error({"agent", "delete", kId}), "unknown command 'agent delete'");
+}
+
+TEST_F(ArgsTest, PositionalErrors) {
+  EXPECT_EQ(Error({"tenant", "create"}), "missing NAME");
+  EXPECT_NE(cl_.command, nullptr);  // known, so its usage can be shown
+  EXPECT_EQ(Error({"tenant", "create", "a", "b"}), "unexpected argument 'b'");
+  EXPECT_EQ(Error({"tenant", "create", ""}), "NAME must not be empty");
+  EXPECT_EQ(Error({"key", "list", "extra"}), "unexpected argument 'extra'");
+  EXPECT_EQ(Error({"key", "create", "ci"}), "missing required option --role ROLE");
+}
+
+TEST_F(ArgsTest, IdsMustBeUuids) {
+  EXPECT_EQ(Error({"agent", "get", kId}), "");
+  EXPECT_EQ(Error({"agent", "get", "0B6F2C1E-8D3A-4F51-9C2E-5A7D9E4B1C03"}), "");
+  EXPECT_THAT(Error({"agent", "get", "42"}), HasSubstr("ID must be an id like"));
+  // Nothing that could reach another path gets through.
+  EXPECT_THAT(Error({"key", "revoke", "../tenants"}), HasSubstr("ID must be an id"));
+  EXPECT_THAT(Error({"token", "revoke", std::string(kId) + "?x=1"}), HasSubstr("ID must be an id"));
+}
+
+TEST_F(ArgsTest, HelpWinsOverErrors) {
+  ASSERT_TRUE(Parse({"--help"}).ok());
+  EXPECT_TRUE(cl_.help);
+  EXPECT_EQ(cl_.command, nullptr);
+  ASSERT_TRUE(Parse({"agent", "-h"}).ok());
+  EXPECT_EQ(cl_.group, "agent");
+  EXPECT_EQ(cl_.command, nullptr);
+  ASSERT_TRUE(Parse({"agent", "list", "--bogus", "--limit", "0", "--help"}).ok());
+  ASSERT_NE(cl_.command, nullptr);
+  EXPECT_EQ(cl_.command->verb, "list");
+  // After "--" it is an argument.
+  ASSERT_TRUE(Parse({"tenant", "create", "--", "--help"}).ok());
+  EXPECT_FALSE(cl_.help);
+}
+
+TEST_F(ArgsTest, UsageTexts) {
+  const CommandSpec* key_create = nullptr;
+  for (const CommandSpec* s : specs_) {
+    if (s->group == "key" && s->verb == "create") key_create = s;
+  }
+  ASSERT_NE(key_create, nullptr);
+  EXPECT_EQ(CommandSynopsis(*key_create), "key create NAME --role ROLE");
+  EXPECT_EQ(CommandWords(*key_create), "key create NAME");
+  EXPECT_THAT(CommandUsage(*key_create), HasSubstr("--role ROLE   admin"));
+  EXPECT_EQ(ShortUsage(*key_create),
+            "Usage: portcullisctl key create NAME --role ROLE\n"
+            "Run 'portcullisctl key create --help' for details.\n");
+  std::string program = ProgramUsage(specs_);
+  for (const CommandSpec* s : specs_)
+    EXPECT_THAT(program, HasSubstr(CommandWords(*s)));
+  EXPECT_THAT(program, HasSubstr("--insecure-plaintext"));
+  EXPECT_THAT(program, HasSubstr("PORTCULLIS_API_KEY"));
+  EXPECT_THAT(program, HasSubstr("Exit codes"));
+  EXPECT_THAT(GroupUsage(specs_, "token"), HasSubstr("token revoke ID"));
+  EXPECT_THAT(GroupUsage(specs_, "token"), ::testing::Not(HasSubstr("agent list")));
+}
+
+TEST(ValidateValueTest, Types) {
+  FlagSpec n{.name = "n", .type = ArgType::kInt, .min = -5, .max = 5};
+  EXPECT_TRUE(ValidateValue(n, "-5", "--n").ok());
+  EXPECT_FALSE(ValidateValue(n, "-6", "--n").ok());
+  EXPECT_FALSE(ValidateValue(n, "", "--n").ok());
+  EXPECT_FALSE(ValidateValue(n, "+1", "--n").ok());
+  FlagSpec b{.name = "b", .type = ArgType::kBool};
+  EXPECT_TRUE(ValidateValue(b, "", "--b").ok());
+  FlagSpec t{.name = "t", .type = ArgType::kText};
+  EXPECT_FALSE(ValidateValue(t, "", "--t").ok());
+}
+
+}  // namespace
+}  // namespace portcullis::cli

@@ -1,0 +1,361 @@
+// The whole program (Run) against a scripted fake transport: settings from
+// flags, environment and env file; credentials; exit codes; secrets on
+// stdout; pagination with --all; --json; errors on stderr.
+#include "portcullis/cli/runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "portcullis/common/ids.h"
+
+namespace portcullis::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kApiKey[] = "pck_0123_4567_supersecretapikey";
+constexpr char kOperatorToken[] = "pco_operatorsecret";
+constexpr char kId[] = "0b6f2c1e-8d3a-4f51-9c2e-5a7d9e4b1c03";
+
+struct SentRequest {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string bearer;
+};
+
+// Replies from a script, in order; records what was sent.
+class FakeTransport : public Transport {
+ public:
+  struct Shared {
+    std::deque<StatusOr<Reply>> replies;
+    std::vector<SentRequest> sent;
+    std::vector<Endpoint> endpoints;
+  };
+  explicit FakeTransport(Shared* shared) : shared_(shared) {}
+  StatusOr<Reply> Send(const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& bearer) override {
+    shared_->sent.push_back({method, target, body, bearer});
+    if (shared_->replies.empty()) return InternalError("no scripted reply left");
+    StatusOr<Reply> r = shared_->replies.front();
+    shared_->replies.pop_front();
+    return r;
+  }
+
+ private:
+  Shared* shared_;
+};
+
+Reply JsonReply(int status, std::string body) {
+  return Reply{.status = status, .body = std::move(body), .content_type = "application/json"};
+}
+
+class TempDir {
+ public:
+  TempDir()
+      : path_(fs::temp_directory_path() / ("portcullisctl-test-" + Uuid::Random().ToString())) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::string p = (path_ / name).string();
+    std::ofstream(p) << content;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  RunnerTest() {
+    ca_ = dir_.Write("ca.crt", "not parsed by the fake transport\n");
+    SetEnv({"PORTCULLIS_SERVER=https://registry.example:8443", "PORTCULLIS_TLS_CA=" + ca_,
+            std::string("PORTCULLIS_API_KEY=") + kApiKey, "HOME=/root"});
+  }
+
+  void SetEnv(std::vector<std::string> env) {
+    env_ = std::move(env);
+    envp_.clear();
+    for (const std::string& e : env_)
+      envp_.push_back(e.c_str());
+    envp_.push_back(nullptr);
+  }
+  void Script(StatusOr<Reply> reply) { shared_.replies.push_back(std::move(reply)); }
+
+  int Run(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    TransportFactory factory = [this](const Endpoint& ep) -> std::unique_ptr<Transport> {
+      shared_.endpoints.push_back(ep);
+      return std::make_unique<FakeTransport>(&shared_);
+    };
+    int code = cli::Run(args, envp_.data(), factory, out_, err_);
+    // Whatever happened, the credentials never reach the output.
+    for (const char* secret : {kApiKey, kOperatorToken}) {
+      EXPECT_THAT(out_.str(), Not(HasSubstr(secret)));
+      EXPECT_THAT(err_.str(), Not(HasSubstr(secret)));
+    }
+    return code;
+  }
+
+  TempDir dir_;
+  std::string ca_;
+  std::vector<std::string> env_;
+  std::vector<const char*> envp_;
+  FakeTransport::Shared shared_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(RunnerTest, KeyCreatePrintsOnlyTheSecretOnStdout) {
+  Script(JsonReply(201, R"({"id":"k2","name":"ci","role":"analyst","created_at":"x",
+                           "created_by":"k1","secret":"pck_new_secret"})"));
+  ASSERT_EQ(Run({"key", "create", "ci", "--role", "analyst"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "pck_new_secret\n");
+  EXPECT_THAT(err_.str(), HasSubstr("not shown again"));
+  ASSERT_EQ(shared_.sent.size(), 1u);
+  EXPECT_EQ(shared_.sent[0].method, "POST");
+  EXPECT_EQ(shared_.sent[0].target, "/v1/api-keys");
+  EXPECT_EQ(shared_.sent[0].body, R"({"name":"ci","role":"analyst"})");
+  EXPECT_EQ(shared_.sent[0].bearer, kApiKey);
+  ASSERT_EQ(shared_.endpoints.size(), 1u);
+  EXPECT_EQ(shared_.endpoints[0].host, "registry.example");
+  EXPECT_EQ(shared_.endpoints[0].port, 8443);
+  EXPECT_TRUE(shared_.endpoints[0].tls);
+  EXPECT_EQ(shared_.endpoints[0].ca_file, ca_);
+}
+
+TEST_F(RunnerTest, JsonModePrintsTheRawReply) {
+  const std::string body = R"({"id":"k2","name":"ci","role":"admin","secret":"pck_s"})";
+  Script(JsonReply(201, body));
+  ASSERT_EQ(Run({"--json", "key", "create", "ci", "--role", "admin"}), kExitOk);
+  EXPECT_EQ(out_.str(), body + "\n");
+  EXPECT_THAT(err_.str(), HasSubstr("not shown again"));
+}
+
+TEST_F(RunnerTest, TenantCreateReadsTheOperatorTokenFile) {
+  std::string token_file = dir_.Write("operator.token", std::string(kOperatorToken) + "\n");
+  std::string env_file =
+      dir_.Write("infra.env", "PORTCULLIS_TLS_CA=" + ca_ +
+                                  "\nPORTCULLIS_OPERATOR_TOKEN_FILE=" + token_file + "\n");
+  SetEnv({"PORTCULLIS_SERVER=https://localhost:8443"});
+  Script(JsonReply(201, R"({"tenant":{"id":"t1","name":"acme","created_at":"x"},
+      "admin_key":{"id":"k1","name":"admin","role":"admin","created_at":"x","secret":"pck_t1"}})"));
+  ASSERT_EQ(Run({"--env-file", env_file, "tenant", "create", "acme"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "pck_t1\n");
+  ASSERT_EQ(shared_.sent.size(), 1u);
+  EXPECT_EQ(shared_.sent[0].bearer, kOperatorToken);
+  EXPECT_EQ(shared_.sent[0].target, "/v1/tenants");
+}
+
+TEST_F(RunnerTest, OperatorTokenVariableWinsAndApiKeyIsNotUsedForIt) {
+  SetEnv({"PORTCULLIS_SERVER=https://localhost:8443", "PORTCULLIS_TLS_CA=" + ca_,
+          std::string("PORTCULLIS_API_KEY=") + kApiKey,
+          std::string("PORTCULLIS_OPERATOR_TOKEN=") + kOperatorToken,
+          "PORTCULLIS_OPERATOR_TOKEN_FILE=/nonexistent"});
+  Script(JsonReply(409, R"({"error":{"code":"already_exists","message":"tenant acme exists"}})"));
+  EXPECT_EQ(Run({"tenant", "create", "acme"}), kExitApiError);
+  EXPECT_EQ(shared_.sent.at(0).bearer, kOperatorToken);
+  EXPECT_EQ(err_.str(), "error: the server answered 409 already_exists: tenant acme exists\n");
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(RunnerTest, EnvironmentWinsOverTheEnvFileAndFlagsOverBoth) {
+  std::string env_file = dir_.Write("a.env",
+                                    "PORTCULLIS_SERVER=https://from-file:1\n"
+                                    "PORTCULLIS_API_KEY=pck_from_file\n");
+  Script(JsonReply(200, R"({"images":[]})"));
+  ASSERT_EQ(Run({"image", "list", "--env-file", env_file}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "registry.example");
+  EXPECT_EQ(shared_.sent.back().bearer, kApiKey);
+  EXPECT_EQ(err_.str(), "No images found.\n");
+
+  SetEnv({"PORTCULLIS_TLS_CA=/nonexistent"});
+  Script(JsonReply(200, R"({"images":[]})"));
+  ASSERT_EQ(
+      Run({"image", "list", "--env-file", env_file, "--server", "https://flag:2", "--ca", ca_}),
+      kExitOk)
+      << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "flag");
+  EXPECT_EQ(shared_.endpoints.back().port, 2);
+  EXPECT_EQ(shared_.sent.back().bearer, "pck_from_file");
+}
+
+TEST_F(RunnerTest, ConfigurationErrorsAreExit2WithoutCallingTheServer) {
+  SetEnv({});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no server: pass --server"));
+
+  SetEnv({"PORTCULLIS_SERVER=https://r:1"});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("pass --ca FILE or set PORTCULLIS_TLS_CA"));
+
+  SetEnv({"PORTCULLIS_SERVER=https://r:1", "PORTCULLIS_TLS_CA=/nonexistent/ca.crt"});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("cannot read CA file '/nonexistent/ca.crt'"));
+
+  SetEnv({"PORTCULLIS_SERVER=https://r:1", "PORTCULLIS_TLS_CA=" + ca_});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no API key: set PORTCULLIS_API_KEY"));
+  EXPECT_EQ(Run({"tenant", "create", "acme"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no operator token"));
+
+  SetEnv({"PORTCULLIS_SERVER=https://r:1", "PORTCULLIS_TLS_CA=" + ca_,
+          "PORTCULLIS_API_KEY=pck_with\x01"
+          "control"});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("PORTCULLIS_API_KEY does not hold a valid credential"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("control")));
+
+  SetEnv({"PORTCULLIS_SERVER=http://r:1", std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  EXPECT_EQ(Run({"key", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("refusing plaintext http://"));
+
+  EXPECT_EQ(Run({"key", "list", "--env-file", "/nonexistent.env"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("/nonexistent.env"));
+  EXPECT_TRUE(shared_.sent.empty());
+}
+
+TEST_F(RunnerTest, PlaintextOnlyWhenAskedFor) {
+  SetEnv({"PORTCULLIS_SERVER=http://127.0.0.1:8080", std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(JsonReply(200, R"({"api_keys":[]})"));
+  ASSERT_EQ(Run({"--insecure-plaintext", "key", "list"}), kExitOk) << err_.str();
+  EXPECT_FALSE(shared_.endpoints.back().tls);
+  EXPECT_THAT(err_.str(), Not(HasSubstr("warning")));  // loopback
+
+  SetEnv({"PORTCULLIS_SERVER=http://10.1.2.3:8080", std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(JsonReply(200, R"({"api_keys":[]})"));
+  ASSERT_EQ(Run({"--insecure-plaintext", "key", "list"}), kExitOk);
+  EXPECT_THAT(err_.str(), HasSubstr("warning: plaintext HTTP to 10.1.2.3"));
+}
+
+TEST_F(RunnerTest, UsageErrorsAreExit2WithUsage) {
+  EXPECT_EQ(Run({}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("Usage: portcullisctl"));
+  EXPECT_EQ(Run({"agent", "list", "--limit", "x"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("portcullisctl: --limit must be a whole number"));
+  EXPECT_THAT(err_.str(), HasSubstr("Usage: portcullisctl agent list [--status S]"));
+  EXPECT_EQ(Run({"frobnicate"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown command 'frobnicate'"));
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_TRUE(shared_.sent.empty());
+}
+
+TEST_F(RunnerTest, HelpGoesToStdoutWithExit0) {
+  EXPECT_EQ(Run({"--help"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("Commands:"));
+  EXPECT_EQ(Run({"token", "create", "--help"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("--max-uses N"));
+  EXPECT_EQ(Run({"agent", "-h"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("agent revoke ID"));
+  EXPECT_TRUE(shared_.sent.empty());
+}
+
+TEST_F(RunnerTest, ConnectionErrorsAreExit3) {
+  Script(UnavailableError("connect to registry.example:8443: Connection refused"));
+  EXPECT_EQ(Run({"key", "list"}), kExitConnection);
+  EXPECT_EQ(err_.str(),
+            "error: cannot reach https://registry.example:8443: connect to registry.example:8443: "
+            "Connection refused\n");
+
+  SetEnv({"PORTCULLIS_SERVER=https://127.0.0.1:8443", "PORTCULLIS_TLS_CA=" + ca_,
+          std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(UnavailableError("TLS handshake with 127.0.0.1:8443: hostname mismatch"));
+  EXPECT_EQ(Run({"key", "list"}), kExitConnection);
+  EXPECT_THAT(err_.str(), HasSubstr("https://localhost:8443"));
+}
+
+TEST_F(RunnerTest, ServerErrorsAreExit1) {
+  Script(JsonReply(400, R"({"error":{"code":"invalid_argument","message":"bad name",
+      "location":"/name","details":[{"location":"/name","message":"bad name"}]}})"));
+  EXPECT_EQ(Run({"key", "create", "x", "--role", "admin"}), kExitApiError);
+  EXPECT_THAT(err_.str(), HasSubstr("400 invalid_argument: bad name\n  at /name\n"));
+
+  Script(JsonReply(200, "not json"));
+  EXPECT_EQ(Run({"key", "list"}), kExitApiError);
+  EXPECT_THAT(err_.str(), HasSubstr("not JSON"));
+
+  Script(JsonReply(200, R"({"keys":[]})"));
+  EXPECT_EQ(Run({"key", "list"}), kExitApiError);
+  EXPECT_THAT(err_.str(), HasSubstr("unexpected reply from the server"));
+}
+
+TEST_F(RunnerTest, RevokeHasNoBody) {
+  Script(Reply{.status = 204});
+  ASSERT_EQ(Run({"key", "revoke", kId}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("Revoked API key ") + kId + ".\n");
+  EXPECT_EQ(shared_.sent.at(0).method, "DELETE");
+  EXPECT_EQ(shared_.sent.at(0).target, std::string("/v1/api-keys/") + kId);
+  EXPECT_EQ(shared_.sent.at(0).body, "");
+
+  Script(Reply{.status = 204});
+  ASSERT_EQ(Run({"--json", "agent", "revoke", kId}), kExitOk);
+  EXPECT_EQ(out_.str(), "");
+
+  Script(JsonReply(404, R"({"error":{"code":"not_found","message":"no such agent"}})"));
+  EXPECT_EQ(Run({"agent", "revoke", kId}), kExitApiError);
+}
+
+TEST_F(RunnerTest, AllFollowsCursorsIntoOneTable) {
+  Script(JsonReply(200, R"({"agents":[{"id":"a1","status":"online"}],"next_cursor":"c+1"})"));
+  Script(JsonReply(200, R"({"agents":[{"id":"a2","status":"stale"}],"next_cursor":"c2"})"));
+  Script(JsonReply(200, R"({"agents":[{"id":"a3","status":"offline"}],"next_cursor":null})"));
+  ASSERT_EQ(Run({"agent", "list", "--all", "--limit", "1", "--status", "online"}), kExitOk)
+      << err_.str();
+  ASSERT_EQ(shared_.sent.size(), 3u);
+  EXPECT_EQ(shared_.sent[0].target, "/v1/agents?status=online&limit=1");
+  EXPECT_EQ(shared_.sent[1].target, "/v1/agents?status=online&limit=1&cursor=c%2B1");
+  EXPECT_EQ(shared_.sent[2].target, "/v1/agents?status=online&limit=1&cursor=c2");
+  EXPECT_EQ(out_.str(),
+            "ID   STATUS    HOSTNAME   IMAGE   CONTAINER   LAST SEEN   VERSION\n"
+            "a1   online    -          -       -           -           -\n"
+            "a2   stale     -          -       -           -           -\n"
+            "a3   offline   -          -       -           -           -\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(RunnerTest, AllWithJsonMergesThePages) {
+  Script(JsonReply(200, R"({"entries":[{"id":"e1"}],"next_cursor":"c2"})"));
+  Script(JsonReply(200, R"({"entries":[{"id":"e2"}],"next_cursor":null})"));
+  ASSERT_EQ(Run({"audit", "list", "--all", "--json"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), R"({"entries":[{"id":"e1"},{"id":"e2"}],"next_cursor":null})"
+                        "\n");
+}
+
+TEST_F(RunnerTest, WithoutAllOnePageAndAHint) {
+  Script(JsonReply(200, R"({"containers":[{"container_id":"c1"}],"next_cursor":"c2"})"));
+  ASSERT_EQ(Run({"container", "list"}), kExitOk);
+  EXPECT_EQ(shared_.sent.size(), 1u);
+  EXPECT_THAT(out_.str(), HasSubstr("c1"));
+  EXPECT_THAT(err_.str(), HasSubstr("add --all"));
+}
+
+TEST_F(RunnerTest, ARepeatedCursorStopsTheLoop) {
+  Script(JsonReply(200, R"({"agents":[],"next_cursor":"same"})"));
+  Script(JsonReply(200, R"({"agents":[],"next_cursor":"same"})"));
+  EXPECT_EQ(Run({"agent", "list", "--all"}), kExitApiError);
+  EXPECT_EQ(shared_.sent.size(), 2u);
+  EXPECT_THAT(err_.str(), HasSubstr("cursor"));
+}
+
+TEST_F(RunnerTest, ServerUrlWithPrefixAndIpv6) {
+  SetEnv({"PORTCULLIS_SERVER=https://[::1]:9443/portcullis/", "PORTCULLIS_TLS_CA=" + ca_,
+          std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(JsonReply(200, R"({"images":[]})"));
+  ASSERT_EQ(Run({"image", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "::1");
+  EXPECT_EQ(shared_.endpoints.back().port, 9443);
+  EXPECT_EQ(shared_.sent.back().target, "/portcullis/v1/images");
+}
+
+}  // namespace
+}  // namespace portcullis::cli
