@@ -44,7 +44,7 @@ MIGRATIONS_DIR = "/usr/share/portcullis/migrations"
 TLS_DIR = "/etc/portcullis/tls"
 ERROR_CODES = [
     "invalid_argument", "unauthenticated", "permission_denied", "not_found",
-    "payload_too_large", "unsupported_media_type", "method_not_allowed",
+    "already_exists", "payload_too_large", "unsupported_media_type", "method_not_allowed",
     "rate_limited", "unavailable", "internal",
 ]
 SECRET_KEY_RE = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL", re.I)
@@ -717,8 +717,11 @@ def check_openapi(repo: Path) -> int:
     P.check(sorted(codes) == sorted(ERROR_CODES), where, f"ErrorCode enum {codes} != {ERROR_CODES}")
     err = ((comps.get("schemas") or {}).get("Error")) or {}
     inner = ((err.get("properties") or {}).get("error")) or {}
-    P.check(set((inner.get("properties") or {})) == {"code", "message", "location"}, where,
-            "Error.error must have code, message, location")
+    P.check(set((inner.get("properties") or {})) == {"code", "message", "location", "details"},
+            where, "Error.error must have code, message, location, details")
+    detail = ((comps.get("schemas") or {}).get("ErrorDetail")) or {}
+    P.check(set(detail.get("required") or []) == {"location", "message"}, where,
+            "ErrorDetail must require location and message")
     paths = doc.get("paths") or {}
     for p, statuses in (("/healthz", {"200"}), ("/readyz", {"200", "503"}), ("/metrics", {"200"})):
         op = ((paths.get(p) or {}).get("get")) or {}
