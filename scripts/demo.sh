@@ -98,6 +98,31 @@ fi
 log "all ${#SERVICES[@]} services are live and ready (TLS, JSON logs in $RUN_DIR)"
 log "metrics sample from ingest:"
 curl_tls "https://localhost:${ports[2]}/metrics" | grep -E '^portcullis_(build_info|dependency_up)' >&2
+
+# Identity: the operator creates a tenant, its admin an enrollment token; a
+# container's agent registers with it and sends a heartbeat (the agent binary
+# itself comes with a later issue: curl plays its part here).
+registry="https://localhost:${ports[0]}"
+ctl() { PORTCULLIS_SERVER=$registry "$REPO/build/bin/portcullisctl" "$@"; }
+echo
+log "operator: portcullisctl tenant create demo"
+PORTCULLIS_API_KEY=$(PORTCULLIS_OPERATOR_TOKEN_FILE=$PORTCULLIS_OPERATOR_TOKEN_FILE \
+  ctl tenant create "demo-$(date +%s)" 2>/dev/null)
+export PORTCULLIS_API_KEY
+log "admin: portcullisctl token create fleet --max-uses 10"
+token=$(ctl token create fleet --max-uses 10 2>/dev/null)
+log "agent: POST /v1/agents/register with the enrollment token, then a heartbeat"
+registration=$(curl_tls -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"container_id":"demo-web-1","image_name":"shop/web:1.4","image_digest":"sha256:demo","hostname":"web-1","labels":{"env":"demo"},"agent_version":"0.1.0","kernel_version":"'"$(uname -r)"'"}' \
+  "$registry/v1/agents/register")
+agent_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["agent_id"])' "$registration")
+credential=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["credential"])' "$registration")
+curl_tls -o /dev/null -H "Authorization: Bearer $credential" -H 'Content-Type: application/json' \
+  -d '{"events_sent":0,"policy_version":0}' "$registry/v1/agents/$agent_id/heartbeat"
+log "admin: portcullisctl agent list"
+ctl agent list
+log "admin: portcullisctl audit list"
+ctl audit list
 if [[ $keep == 1 ]]; then
   log "left running; stop with: scripts/demo.sh --stop"
 fi
