@@ -10,6 +10,7 @@ find_package(OpenSSL REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
 pkg_check_modules(RDKAFKAXX REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 
 # libpqxx 6.4 only offers as<std::optional<T>>() with this defined.
 set_property(TARGET PkgConfig::PQXX APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PQXX_HAVE_OPTIONAL)

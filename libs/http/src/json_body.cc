@@ -2,21 +2,13 @@
 
 #include <algorithm>
 
+#include "portcullis/common/json_pointer.h"
+
 namespace portcullis::http {
 namespace {
 
 std::string Pointer(const std::string& key) {
-  std::string out = "/";
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return JsonPointer("", key);
 }
 
 std::string Truncated(const std::string& s) {

@@ -1,0 +1,119 @@
+// RuleBits: the set of rules (by index in first-match order) that a behavior
+// matches, as a fixed-capacity bitset with no heap storage.
+//
+// Each matcher (paths, addresses, ports, programs...) ORs the rules it matches
+// into a RuleBits; the evaluator ANDs the sets of the different dimensions and
+// takes the lowest index, which is the first matching rule:
+//
+//   RuleBits by_path, by_program;
+//   path_matcher.Match("/etc/shadow", by_path);
+//   program_matcher.Match("/usr/bin/cat", by_program);
+//   by_path.And(by_program);
+//   if (std::optional<uint32_t> rule = by_path.FirstSet()) Apply(rules[*rule]);
+//
+// The set tracks how many of its 64-bit words have ever been written since the
+// last Clear (`words_in_use()`), so clearing, combining and scanning a set cost
+// only what the policy's rule count needs, not the full kMaxRules capacity.
+//
+// A RuleBits is a plain value (512 bytes plus a counter): put it on the stack
+// of the thread that evaluates. Not synchronised.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "portcullis/common/status.h"
+
+namespace portcullis::policy {
+
+// The largest number of rules a compiled policy may have; the compiler rejects
+// bigger policies, so every rule index fits a RuleBits.
+inline constexpr uint32_t kMaxRules = 4096;
+
+class RuleBits {
+ public:
+  static constexpr size_t kWords = kMaxRules / 64;
+
+  constexpr RuleBits() = default;
+
+  // `rule` must be < kMaxRules: matchers validate indexes when they are built,
+  // so an out-of-range index here is a programming error and terminates.
+  constexpr void Set(uint32_t rule) {
+    if (rule >= kMaxRules) [[unlikely]] {
+      Fatal("RuleBits::Set: rule index out of range");
+    }
+    const uint32_t w = rule / 64;
+    words_[w] |= uint64_t{1} << (rule % 64);
+    if (w >= used_) used_ = static_cast<uint16_t>(w + 1);
+  }
+
+  // Returns false for an index >= kMaxRules.
+  constexpr bool Test(uint32_t rule) const {
+    if (rule >= kMaxRules) return false;
+    return (words_[rule / 64] >> (rule % 64)) & 1u;
+  }
+
+  // Empties the set (only the words in use are written).
+  constexpr void Clear() {
+    for (uint32_t w = 0; w < used_; ++w)
+      words_[w] = 0;
+    used_ = 0;
+  }
+
+  // this = this | other.
+  constexpr void Or(const RuleBits& other) {
+    for (uint32_t w = 0; w < other.used_; ++w)
+      words_[w] |= other.words_[w];
+    used_ = std::max(used_, other.used_);
+  }
+
+  // this = this & other.
+  constexpr void And(const RuleBits& other) {
+    const uint16_t n = std::min(used_, other.used_);
+    for (uint32_t w = 0; w < n; ++w)
+      words_[w] &= other.words_[w];
+    for (uint32_t w = n; w < used_; ++w)
+      words_[w] = 0;
+    used_ = n;
+  }
+
+  // The lowest rule index in the set (the first match), or nullopt if empty.
+  constexpr std::optional<uint32_t> FirstSet() const {
+    for (uint32_t w = 0; w < used_; ++w) {
+      if (words_[w] != 0) return w * 64 + static_cast<uint32_t>(std::countr_zero(words_[w]));
+    }
+    return std::nullopt;
+  }
+
+  constexpr bool None() const { return !FirstSet().has_value(); }
+  constexpr bool Any() const { return FirstSet().has_value(); }
+
+  constexpr uint32_t Count() const {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < used_; ++w)
+      n += static_cast<uint32_t>(std::popcount(words_[w]));
+    return n;
+  }
+
+  // An upper bound on the words holding set bits: 1 + the highest word written
+  // since the last Clear (a word may have become zero again through And).
+  constexpr uint32_t words_in_use() const { return used_; }
+
+  friend constexpr bool operator==(const RuleBits& a, const RuleBits& b) {
+    const uint16_t n = std::max(a.used_, b.used_);
+    for (uint32_t w = 0; w < n; ++w) {
+      if (a.words_[w] != b.words_[w]) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::array<uint64_t, kWords> words_{};
+  uint16_t used_ = 0;  // words_[used_..] are all zero
+};
+
+}  // namespace portcullis::policy
