@@ -86,21 +86,7 @@ skip() {
 }
 
 # --- Python tools: a venv of their own, created once, refreshed when the pins change.
-setup_venv() {
-  local req=$repo/deploy/tools/requirements.txt want
-  want=$(sha256sum "$req" | cut -d' ' -f1)
-  mkdir -p "$cache"
-  (
-    flock 9 || exit 1
-    if [[ -x $venv/bin/python && $(cat "$venv/.portcullis-requirements" 2>/dev/null) == "$want" ]]; then
-      exit 0
-    fi
-    log "creating Python venv in $venv"
-    python3 -m venv --clear "$venv" || exit 1
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" || exit 1
-    echo "$want" >"$venv/.portcullis-requirements"
-  ) 9>"$cache/.venv.lock"
-}
+setup_venv() { ensure_venv "$venv" "$repo/deploy/tools/requirements.txt" bin/python; }
 
 # The compose-spec schema, unpacked from the hash-pinned docker-compose wheel.
 compose_schema() {

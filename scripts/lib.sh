@@ -234,3 +234,25 @@ gen_dev_tls() {
   tls_ensure_ca "$dir"
   tls_issue_cert "$dir" server localhost "DNS:localhost,IP:127.0.0.1,IP:::1" "serverAuth"
 }
+
+# --- Python tools ---------------------------------------------------------------
+
+# ensure_venv VENV REQUIREMENTS BIN: a venv at VENV with the pinned
+# REQUIREMENTS installed, created once and refreshed when the pins change;
+# BIN (relative to VENV) must exist for the venv to count as ready. Serialised
+# with a lock next to the venv, so concurrent runs share one.
+ensure_venv() {
+  local venv=$1 req=$2 bin=$3 want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  mkdir -p "$(dirname "$venv")"
+  (
+    flock 9 || exit 1
+    if [[ -x $venv/$bin && $(cat "$venv/.portcullis-requirements" 2>/dev/null) == "$want" ]]; then
+      exit 0
+    fi
+    log "creating Python venv in $venv"
+    python3 -m venv --clear "$venv" || exit 1
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" || exit 1
+    echo "$want" >"$venv/.portcullis-requirements"
+  ) 9>"$venv.lock"
+}

@@ -170,21 +170,7 @@ watchdog_pid=$!
 
 # --- venv: created once, recreated when the pins change ------------------------------
 
-setup_venv() {
-  local req=$here/requirements.txt want
-  want=$(sha256sum "$req" | cut -d' ' -f1)
-  mkdir -p "$cache"
-  (
-    flock 9 || exit 1
-    if [[ -x $venv/bin/schemathesis && $(cat "$venv/.portcullis-requirements" 2>/dev/null) == "$want" ]]; then
-      exit 0
-    fi
-    log "creating Python venv in $venv"
-    python3 -m venv --clear "$venv" || exit 1
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" || exit 1
-    echo "$want" >"$venv/.portcullis-requirements"
-  ) 9>"$cache/.venv-api.lock"
-}
+setup_venv() { ensure_venv "$venv" "$here/requirements.txt" bin/schemathesis; }
 
 # --- HTTP helpers ------------------------------------------------------------------
 

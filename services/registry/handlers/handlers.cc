@@ -80,6 +80,19 @@ Response List(const char* key, const StatusOr<std::vector<T>>& items) {
   return Response::Json(200, {{key, arr}});
 }
 
+Actor ActorOf(const Request& r);
+StatusOr<Uuid> PathUuid(const Request& r, const std::string& name);
+Response NoContent();
+
+// DELETE /v1/<things>/{id}: revoke one of the caller's tenant's things.
+using RevokeFn = std::function<Status(const TenantId&, const Uuid&, const Actor&)>;
+Response Revoke(const Request& r, const TenantId& t, const RevokeFn& revoke) {
+  auto id = PathUuid(r, "id");
+  if (!id.ok()) return Response::Error(id.status(), "id");
+  Status s = revoke(t, *id, ActorOf(r));
+  return s.ok() ? NoContent() : Response::Error(s);
+}
+
 Actor ActorOf(const Request& r) {
   return {r.principal->kind, r.principal->subject, r.remote_address};
 }
@@ -200,10 +213,9 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
                }));
   server.Route(Method::kDelete, "/v1/api-keys/{id}",
                WithTenant(auth::kScopeAdmin, [&svc](const Request& r, const TenantId& t) {
-                 auto id = PathUuid(r, "id");
-                 if (!id.ok()) return Response::Error(id.status(), "id");
-                 Status s = svc.store().RevokeApiKey(t, *id, ActorOf(r));
-                 return s.ok() ? NoContent() : Response::Error(s);
+                 return Revoke(r, t, [&](auto& tenant, auto& id, auto& actor) {
+                   return svc.store().RevokeApiKey(tenant, id, actor);
+                 });
                }));
 
   server.Route(Method::kPost, "/v1/enrollment-tokens",
@@ -225,10 +237,9 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
                }));
   server.Route(Method::kDelete, "/v1/enrollment-tokens/{id}",
                WithTenant(auth::kScopeAdmin, [&svc](const Request& r, const TenantId& t) {
-                 auto id = PathUuid(r, "id");
-                 if (!id.ok()) return Response::Error(id.status(), "id");
-                 Status s = svc.store().RevokeEnrollmentToken(t, *id, ActorOf(r));
-                 return s.ok() ? NoContent() : Response::Error(s);
+                 return Revoke(r, t, [&](auto& tenant, auto& id, auto& actor) {
+                   return svc.store().RevokeEnrollmentToken(tenant, id, actor);
+                 });
                }));
 
   server.Route(
@@ -336,10 +347,9 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
                }));
   server.Route(Method::kDelete, "/v1/agents/{id}",
                WithTenant(auth::kScopeAdmin, [&svc](const Request& r, const TenantId& t) {
-                 auto id = PathUuid(r, "id");
-                 if (!id.ok()) return Response::Error(id.status(), "id");
-                 Status s = svc.store().RevokeAgent(t, AgentId(*id), ActorOf(r));
-                 return s.ok() ? NoContent() : Response::Error(s);
+                 return Revoke(r, t, [&](auto& tenant, auto& id, auto& actor) {
+                   return svc.store().RevokeAgent(tenant, AgentId(id), actor);
+                 });
                }));
   server.Route(Method::kGet, "/v1/containers",
                WithTenant(auth::kScopeRead, [&svc](const Request& r, const TenantId& t) {
