@@ -81,6 +81,17 @@ class RuleBits {
     used_ = n;
   }
 
+  // The lowest rule index >= `from` in the set, or nullopt: iterates the
+  // candidates in first-match order without modifying the set.
+  constexpr std::optional<uint32_t> NextSet(uint32_t from) const {
+    for (uint32_t w = from / 64; w < used_; ++w) {
+      uint64_t word = words_[w];
+      if (w == from / 64) word &= ~uint64_t{0} << (from % 64);
+      if (word != 0) return w * 64 + static_cast<uint32_t>(std::countr_zero(word));
+    }
+    return std::nullopt;
+  }
+
   // The lowest rule index in the set (the first match), or nullopt if empty.
   constexpr std::optional<uint32_t> FirstSet() const {
     for (uint32_t w = 0; w < used_; ++w) {
