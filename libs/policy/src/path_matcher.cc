@@ -75,6 +75,9 @@ struct PathMatcher::Builder::TrieNode {
   std::map<std::string, std::unique_ptr<TrieNode>, std::less<>> children;
   std::vector<uint32_t> exact;
   std::vector<uint32_t> subtree;
+  // Globs whose leading whole segments without wildcards lead to this node:
+  // only paths that walk through it can match them.
+  std::vector<std::pair<Glob, uint32_t>> globs;
 };
 
 PathMatcher::PathMatcher() : nodes_(1) {}
@@ -106,7 +109,24 @@ Status PathMatcher::Builder::AddGlob(Glob glob, uint32_t rule) {
     return InvalidArgumentError("glob \"" + glob.pattern() +
                                 "\": not absolute (must start with '/' or '**/')");
   }
-  globs_.emplace_back(std::move(glob), rule);
+  // Index the glob under its literal prefix: "/etc/pkg/*.log" under
+  // /etc/pkg, "**/x" and "/*/y" under the root.
+  TrieNode* node = root_.get();
+  std::string_view rest = glob.pattern();
+  while (!rest.empty() && rest.front() == '/') {
+    rest.remove_prefix(1);
+    std::size_t end = rest.find('/');
+    if (end == std::string_view::npos) break;  // the last segment is matched by the glob
+    std::string_view seg = rest.substr(0, end);
+    if (seg.empty() || seg.find_first_of("*?[\\") != std::string_view::npos) break;
+    auto it = node->children.find(seg);
+    if (it == node->children.end()) {
+      it = node->children.emplace(std::string(seg), std::make_unique<TrieNode>()).first;
+    }
+    node = it->second.get();
+    rest.remove_prefix(end);
+  }
+  node->globs.emplace_back(std::move(glob), rule);
   return OkStatus();
 }
 
@@ -147,6 +167,10 @@ PathMatcher PathMatcher::Builder::Build() && {
     Node& node = m.nodes_[index];
     append_rules(t->exact, node.exact_begin, node.exact_end);
     append_rules(t->subtree, node.subtree_begin, node.subtree_end);
+    node.globs_begin = static_cast<uint32_t>(m.globs_.size());
+    for (auto& g : t->globs)
+      m.globs_.push_back(std::move(g));
+    node.globs_end = static_cast<uint32_t>(m.globs_.size());
     node.children_begin = static_cast<uint32_t>(m.edges_.size());
     for (auto& [label, child] : t->children) {
       m.edges_.push_back({static_cast<uint32_t>(m.labels_.size()),
@@ -156,7 +180,6 @@ PathMatcher PathMatcher::Builder::Build() && {
     }
     node.children_end = static_cast<uint32_t>(m.edges_.size());
   }
-  m.globs_ = std::move(globs_);
   return m;
 }
 
@@ -165,8 +188,15 @@ void PathMatcher::Match(std::string_view path, RuleBits& out) const {
     for (uint32_t i = begin; i < end; ++i)
       out.Set(rules_[i]);
   };
+  auto globs = [this, &out, path](const Node* n) {
+    for (uint32_t i = n->globs_begin; i < n->globs_end; ++i) {
+      const auto& [glob, rule] = globs_[i];
+      if (!out.Test(rule) && glob.Matches(path)) out.Set(rule);
+    }
+  };
   const Node* node = &nodes_[0];
   or_rules(node->subtree_begin, node->subtree_end);
+  globs(node);
   bool complete = true;  // every segment of `path` found in the trie
   ForEachSegment(path, [&](std::string_view seg) {
     const Edge* first = edges_.data() + node->children_begin;
@@ -180,12 +210,10 @@ void PathMatcher::Match(std::string_view path, RuleBits& out) const {
     }
     node = &nodes_[it->child];
     or_rules(node->subtree_begin, node->subtree_end);
+    globs(node);
     return true;
   });
   if (complete) or_rules(node->exact_begin, node->exact_end);
-  for (const auto& [glob, rule] : globs_) {
-    if (!out.Test(rule) && glob.Matches(path)) out.Set(rule);
-  }
 }
 
 }  // namespace portcullis::policy

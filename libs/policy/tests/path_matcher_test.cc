@@ -160,3 +160,32 @@ TEST(PathMatcherTest, RejectsBadGlobsAndRuleIndexes) {
 
 }  // namespace
 }  // namespace portcullis::policy
+
+namespace portcullis::policy {
+namespace {
+
+TEST(PathMatcherGlobIndexTest, GlobsAreFoundThroughTheirLiteralPrefixOnly) {
+  PathMatcher::Builder b;
+  ASSERT_TRUE(b.AddGlob("/etc/pkg/*.log", 0).ok());
+  ASSERT_TRUE(b.AddGlob("**/id_rsa", 1).ok());
+  ASSERT_TRUE(b.AddGlob("/*/y", 2).ok());
+  ASSERT_TRUE(b.AddGlob("/srv/a\\*b/*", 3).ok());  // an escaped '*' ends the literal prefix
+  ASSERT_TRUE(b.AddExact("/etc/pkg/keep", 4).ok());
+  PathMatcher m = std::move(b).Build();
+  auto match = [&m](const char* path) {
+    RuleBits bits;
+    m.Match(path, bits);
+    return bits.FirstSet();
+  };
+  EXPECT_EQ(match("/etc/pkg/a.log"), 0u);
+  EXPECT_EQ(match("/etc/other/a.log"), std::nullopt);
+  EXPECT_EQ(match("/etc/pkg/sub/a.log"), std::nullopt);
+  EXPECT_EQ(match("/home/u/.ssh/id_rsa"), 1u);
+  EXPECT_EQ(match("/id_rsa"), 1u);
+  EXPECT_EQ(match("/q/y"), 2u);
+  EXPECT_EQ(match("/srv/a*b/c"), 3u);
+  EXPECT_EQ(match("/etc/pkg/keep"), 4u);
+}
+
+}  // namespace
+}  // namespace portcullis::policy

@@ -27,9 +27,11 @@
 //
 // Cost: exact and subtree entries live in a trie over path segments whose
 // children are sorted, so a lookup costs O(segments * log(fan-out)) string
-// comparisons, independent of the number of entries. Globs are checked one by
-// one (each is linear-ish in the path length, see glob.h): keep them few, and
-// prefer subtree entries where they say the same thing.
+// comparisons, independent of the number of entries. A glob hangs on the trie
+// node of its literal prefix (the leading segments without wildcards:
+// "/etc/app/*.conf" under /etc/app) and is checked only for paths that walk
+// through that node; globs without such a prefix ("**/x", "/*/y") are checked
+// for every path: keep those few.
 //
 // Thread-safety: a built PathMatcher is immutable and safe to share.
 #pragma once
@@ -64,6 +66,8 @@ class PathMatcher {
     uint32_t exact_end = 0;
     uint32_t subtree_begin = 0;  // into rules_
     uint32_t subtree_end = 0;
+    uint32_t globs_begin = 0;  // into globs_: globs whose literal prefix ends here
+    uint32_t globs_end = 0;
   };
   struct Edge {
     uint32_t label_begin;  // into labels_
@@ -98,7 +102,6 @@ class PathMatcher::Builder {
   Status Add(std::string_view path, uint32_t rule, bool subtree);
 
   std::unique_ptr<TrieNode> root_;
-  std::vector<std::pair<Glob, uint32_t>> globs_;
 };
 
 }  // namespace portcullis::policy
