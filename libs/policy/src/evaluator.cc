@@ -103,10 +103,25 @@ StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Po
   return std::shared_ptr<const CompiledPolicy>(std::move(c));
 }
 
-void CompiledPolicy::Programs(std::string_view program, RuleBits& out) const {
-  out = any_program_;
-  programs_.Match(program, out);
-}
+// Lazily computed: most candidates have no program list, and then the
+// program matcher is never consulted.
+class CompiledPolicy::ProgramCheck {
+ public:
+  ProgramCheck(const CompiledPolicy& p, std::string_view program) : p_(p), program_(program) {}
+  bool Admits(std::uint32_t rule) {
+    if (p_.any_program_.Test(rule)) return true;
+    if (!bits_) {
+      bits_.emplace();
+      p_.programs_.Match(program_, *bits_);
+    }
+    return bits_->Test(rule);
+  }
+
+ private:
+  const CompiledPolicy& p_;
+  std::string_view program_;
+  std::optional<RuleBits> bits_;
+};
 
 Decision CompiledPolicy::Make(Action action, Category category, int rule) const {
   return {action, policy_.mode == Mode::kEnforcing, category, rule};
@@ -117,13 +132,9 @@ Decision CompiledPolicy::DecideFile(const FileRequest& r) const {
   RuleBits candidates;
   paths_.Match(r.path, candidates);
   candidates.And(file_ops_[static_cast<std::size_t>(OpIndex(r.op))]);
-  if (candidates.Any()) {
-    RuleBits by_program;
-    Programs(r.program, by_program);
-    candidates.And(by_program);
-    if (std::optional<std::uint32_t> first = candidates.FirstSet()) {
-      return Make(policy_.rules[*first].action, category, static_cast<int>(*first));
-    }
+  ProgramCheck program(*this, r.program);
+  for (std::optional<std::uint32_t> i = candidates.FirstSet(); i; i = candidates.NextSet(*i + 1)) {
+    if (program.Admits(*i)) return Make(policy_.rules[*i].action, category, static_cast<int>(*i));
   }
   return Make(category == Category::kProcess ? policy_.defaults.process : policy_.defaults.file,
               category, -1);
@@ -134,16 +145,11 @@ Decision CompiledPolicy::DecideNetwork(const NetworkRequest& r) const {
   addresses_.Match(r.address, candidates);
   candidates.And(directions_[static_cast<std::size_t>(r.direction)]);
   candidates.And(r.protocol == Protocol::kUdp ? udp_ : tcp_);
-  if (candidates.Any()) {
-    RuleBits by_program;
-    Programs(r.program, by_program);
-    candidates.And(by_program);
-    for (std::optional<std::uint32_t> i = candidates.FirstSet(); i;
-         i = candidates.NextSet(*i + 1)) {
-      const auto& n = std::get<NetworkRule>(policy_.rules[*i].body);
-      if (PortAllowed(n, r.port)) {
-        return Make(policy_.rules[*i].action, Category::kNetwork, static_cast<int>(*i));
-      }
+  ProgramCheck program(*this, r.program);
+  for (std::optional<std::uint32_t> i = candidates.FirstSet(); i; i = candidates.NextSet(*i + 1)) {
+    const auto& n = std::get<NetworkRule>(policy_.rules[*i].body);
+    if (PortAllowed(n, r.port) && program.Admits(*i)) {
+      return Make(policy_.rules[*i].action, Category::kNetwork, static_cast<int>(*i));
     }
   }
   return Make(policy_.defaults.network, Category::kNetwork, -1);
@@ -153,12 +159,10 @@ std::optional<Decision> CompiledPolicy::DecideSyscall(const SyscallRequest& r) c
   if (r.number < 0 || r.number >= kMaxSyscallNumber) return std::nullopt;
   const RuleBits& rules = syscalls_[static_cast<std::size_t>(r.number)];
   if (rules.None()) return std::nullopt;
-  RuleBits candidates;
-  Programs(r.program, candidates);
-  candidates.And(rules);
-  for (std::optional<std::uint32_t> i = candidates.FirstSet(); i; i = candidates.NextSet(*i + 1)) {
+  ProgramCheck program(*this, r.program);
+  for (std::optional<std::uint32_t> i = rules.FirstSet(); i; i = rules.NextSet(*i + 1)) {
     const auto& s = std::get<SyscallRule>(policy_.rules[*i].body);
-    if (ArgsHold(s, r.args)) {
+    if (ArgsHold(s, r.args) && program.Admits(*i)) {
       return Make(policy_.rules[*i].action, Category::kProcess, static_cast<int>(*i));
     }
   }

@@ -71,9 +71,7 @@ class CompiledPolicy {
 
  private:
   CompiledPolicy() = default;
-  // The rules whose program list matches `program` (rules without a list
-  // always do).
-  void Programs(std::string_view program, RuleBits& out) const;
+  class ProgramCheck;
   Decision Make(Action action, Category category, int rule) const;
 
   Policy policy_;
