@@ -4,7 +4,8 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
-find_package(nlohmann_json 3 REQUIRED)
+# 3.10+ destroys deeply nested documents without recursion.
+find_package(nlohmann_json 3.10 REQUIRED)
 find_package(OpenSSL REQUIRED)
 
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)

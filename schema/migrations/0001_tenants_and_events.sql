@@ -128,6 +128,7 @@ END $$;
 REVOKE ALL ON FUNCTION portcullis_ensure_event_partitions(date, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION portcullis_drop_event_partitions(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION portcullis_ensure_event_partitions(date, integer) TO portcullis_app;
-GRANT EXECUTE ON FUNCTION portcullis_drop_event_partitions(date) TO portcullis_app;
+-- Dropping partitions deletes every tenant's events: not for the services'
+-- role. Retention runs as the owner role (scheduled by the deployment).
 
 SELECT portcullis_ensure_event_partitions((now() AT TIME ZONE 'UTC')::date - 1, 9);

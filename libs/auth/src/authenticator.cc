@@ -59,15 +59,27 @@ StatusOr<std::string> BearerToken(const http::Request& request) {
 
 }  // namespace
 
+// The failure bucket of a request: its address, and for a well-formed
+// credential also the credential's id, so that bad tokens from one address
+// (a NAT, a proxy) do not lock out the valid credentials behind it.
+std::string PgAuthenticator::FailureKey(const http::Request& request) {
+  StatusOr<std::string> token = BearerToken(request);
+  if (token.ok()) {
+    StatusOr<ParsedCredential> parsed = ParseCredential(*token);
+    if (parsed.ok()) return request.remote_address + "|" + parsed->id.ToString();
+  }
+  return request.remote_address;
+}
+
 void PgAuthenticator::RecordFailure(const http::Request& request) {
-  failures_.Consume(request.remote_address);
+  failures_.Consume(FailureKey(request));
   log::Warn("authentication failed", {{"remote", request.remote_address},
                                       {"route", request.route},
                                       {"request_id", request.request_id}});
 }
 
 StatusOr<http::Principal> PgAuthenticator::Authenticate(const http::Request& request) {
-  PORTCULLIS_RETURN_IF_ERROR(failures_.Check(request.remote_address));
+  PORTCULLIS_RETURN_IF_ERROR(failures_.Check(FailureKey(request)));
   StatusOr<std::string> token = BearerToken(request);
   if (!token.ok()) {
     RecordFailure(request);
@@ -79,7 +91,7 @@ StatusOr<http::Principal> PgAuthenticator::Authenticate(const http::Request& req
 }
 
 StatusOr<ParsedCredential> PgAuthenticator::ParseBearer(const http::Request& request) {
-  PORTCULLIS_RETURN_IF_ERROR(failures_.Check(request.remote_address));
+  PORTCULLIS_RETURN_IF_ERROR(failures_.Check(FailureKey(request)));
   StatusOr<std::string> token = BearerToken(request);
   if (!token.ok()) {
     RecordFailure(request);

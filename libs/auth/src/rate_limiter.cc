@@ -12,7 +12,9 @@ RateLimiter::RateLimiter(RateLimit limit, const Clock& clock, std::size_t max_ke
 
 RateLimiter::Bucket& RateLimiter::Refill(const std::string& key,
                                          std::chrono::steady_clock::time_point now) {
-  if (buckets_.size() >= max_keys_ && buckets_.find(key) == buckets_.end()) {
+  if (buckets_.size() >= max_keys_ && buckets_.find(key) == buckets_.end() &&
+      ++inserts_since_sweep_ >= max_keys_ / 4) {
+    inserts_since_sweep_ = 0;
     // Forget every bucket that is full again: it is indistinguishable from a new one.
     for (auto it = buckets_.begin(); it != buckets_.end();) {
       double secs = std::chrono::duration<double>(now - it->second.updated).count();
@@ -22,9 +24,12 @@ RateLimiter::Bucket& RateLimiter::Refill(const std::string& key,
         ++it;
       }
     }
-    // Still full (a flood of distinct keys): drop one arbitrary bucket. That
-    // key starts afresh, which costs an attacker max_keys distinct keys.
-    if (buckets_.size() >= max_keys_) buckets_.erase(buckets_.begin());
+  }
+  // Still full (a flood of distinct keys): drop one arbitrary bucket. That
+  // key starts afresh, which costs an attacker max_keys distinct keys. The
+  // full sweep above runs once per max_keys/4 such inserts: O(1) amortized.
+  if (buckets_.size() >= max_keys_ && buckets_.find(key) == buckets_.end()) {
+    buckets_.erase(buckets_.begin());
   }
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{limit_.burst, now});
   Bucket& b = it->second;

@@ -74,7 +74,9 @@ std::string JsonBody::String(const std::string& key, const StringRule& rule) {
     return {};
   }
   const std::string& s = v->get_ref<const std::string&>();
-  if (s.empty() && !rule.allow_empty) {
+  if (s.find('\0') != std::string::npos) {
+    AddProblem(Pointer(key), "must not contain NUL characters");
+  } else if (s.empty() && !rule.allow_empty) {
     AddProblem(Pointer(key), "must not be empty");
   } else if (s.size() > rule.max_len) {
     AddProblem(Pointer(key), "is longer than " + std::to_string(rule.max_len) + " bytes");
@@ -121,6 +123,9 @@ std::map<std::string, std::string> JsonBody::StringMap(const std::string& key,
       AddProblem(loc, "keys must be 1 to " + std::to_string(rule.max_key_len) + " bytes");
     } else if (!it->is_string()) {
       AddProblem(loc, "must be a string");
+    } else if (it.key().find('\0') != std::string::npos ||
+               it->get_ref<const std::string&>().find('\0') != std::string::npos) {
+      AddProblem(loc, "must not contain NUL characters");
     } else if (it->get_ref<const std::string&>().size() > rule.max_value_len) {
       AddProblem(loc, "is longer than " + std::to_string(rule.max_value_len) + " bytes");
     } else {

@@ -13,6 +13,12 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// RFC 9110 token characters, the only ones a header name may have.
+bool IsTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
@@ -32,9 +38,18 @@ std::optional<Rejection> RequestFraming::EndOfHead() {
     if (end == std::string_view::npos) end = head.size();
     std::string_view line = head.substr(pos + 2, end - pos - 2);
     pos = end;
+    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      return Rejection{400, "invalid_argument", "folded header lines are not accepted"};
+    }
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;  // Pistache reports malformed lines
-    std::string name = Lower(Trim(line.substr(0, colon)));
+    // The name exactly as Pistache will read it: a token, no surrounding
+    // space. "Content-Length :" must not be a length to us and not to it.
+    std::string_view raw_name = line.substr(0, colon);
+    if (raw_name.empty() || !std::all_of(raw_name.begin(), raw_name.end(), IsTokenChar)) {
+      return Rejection{400, "invalid_argument", "malformed header name"};
+    }
+    std::string name = Lower(raw_name);
     std::string_view value = Trim(line.substr(colon + 1));
     if (name == "transfer-encoding") {
       return Rejection{411, "length_required",

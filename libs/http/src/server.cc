@@ -459,7 +459,15 @@ Response Response::Error(const Status& status, std::string_view location) {
   std::string_view code = status.code() == StatusCode::kResourceExhausted
                               ? std::string_view("rate_limited")
                               : StatusCodeName(status.code());
-  Response r = Error(HttpStatusFor(status.code()), code, status.message(), location);
+  // An internal error's text (a database message, say) is for the log, not
+  // for the client: it can carry schema names and row values.
+  std::string message = status.message();
+  if (status.code() == StatusCode::kInternal) {
+    std::string id = Uuid::Random().ToString();
+    log::Error("internal error", {{"error", status.message()}, {"error_id", id}});
+    message = "internal error " + id + " (details are in the service log)";
+  }
+  Response r = Error(HttpStatusFor(status.code()), code, message, location);
   if (status.code() == StatusCode::kResourceExhausted ||
       status.code() == StatusCode::kUnavailable) {
     r.headers.emplace_back("Retry-After",

@@ -64,6 +64,14 @@ TEST(JsonBodyTest, RejectsWrongTypesOversizeAndNonObjects) {
   EXPECT_FALSE(d.ok());
 }
 
+TEST(JsonBodyTest, RejectsNulCharacters) {
+  JsonBody b(JsonRequest(R"({"name":"a\u0000b","labels":{"k":"v\u0000"}})"));
+  b.String("name", {});
+  b.StringMap("labels", {});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(ErrorOf(b)["error"]["details"].size(), 2u);
+}
+
 TEST(JsonBodyTest, WrongContentTypeIs415) {
   Request r;
   r.headers["content-type"] = "text/plain";

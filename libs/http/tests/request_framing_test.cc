@@ -45,6 +45,17 @@ TEST(RequestFramingTest, RejectsChunkedConflictingAndMalformedLengths) {
             400);
 }
 
+TEST(RequestFramingTest, RejectsHeaderNamesTheParserWouldReadDifferently) {
+  for (const char* head : {"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n",
+                           "POST / HTTP/1.1\r\n Content-Length: 5\r\n\r\n",
+                           "POST / HTTP/1.1\r\nX-A: 1\r\n\tContent-Length: 5\r\n\r\n",
+                           "POST / HTTP/1.1\r\nContent\x01Length: 5\r\n\r\n"}) {
+    auto r = RequestFraming(1024, 10).Feed(head);
+    ASSERT_TRUE(r) << head;
+    EXPECT_EQ(r->status, 400) << head;
+  }
+}
+
 TEST(RequestFramingTest, RejectsEndlessHeads) {
   RequestFraming f(64, 10);
   EXPECT_FALSE(f.Feed("GET / HTTP/1.1\r\n"));

@@ -29,6 +29,9 @@ Status StatusFromCurrentException(std::string_view context) {
     throw;
   } catch (const pqxx::broken_connection& e) {
     return UnavailableError(std::string(context) + ": database connection lost: " + e.what());
+  } catch (const pqxx::transaction_rollback& e) {
+    // Serialization failure or deadlock: retryable (derives from sql_error).
+    return UnavailableError(std::string(context) + ": transaction rolled back, retry: " + e.what());
   } catch (const pqxx::unique_violation& e) {
     return StatusFromSqlState("23505", e.what(), context);
   } catch (const pqxx::insufficient_privilege& e) {
@@ -37,8 +40,7 @@ Status StatusFromCurrentException(std::string_view context) {
     // libpqxx 6.4 leaves sqlstate() empty on some paths (exec_params); the
     // subclasses above cover the codes callers branch on.
     return StatusFromSqlState(e.sqlstate(), e.what(), context);
-  } catch (const pqxx::transaction_rollback& e) {
-    return UnavailableError(std::string(context) + ": transaction rolled back, retry: " + e.what());
+
   } catch (const pqxx::in_doubt_error& e) {
     return UnavailableError(std::string(context) + ": commit outcome unknown: " + e.what());
   } catch (const std::exception& e) {

@@ -236,11 +236,18 @@ StatusOr<Registration> PgRegistryStore::RegisterAgent(
         token_id.ToString());
     if (tok.empty()) return UnauthenticatedError("invalid or revoked credential");
     pqxx::result existing = tx.exec_params(
-        "SELECT id, revoked_at IS NOT NULL FROM agents WHERE container_id = $1 FOR UPDATE",
-        facts.container_id);
+        "SELECT id, revoked_at IS NOT NULL, enrollment_token_id = $2 FROM agents "
+        "WHERE container_id = $1 FOR UPDATE",
+        facts.container_id, token_id.ToString());
     if (!existing.empty()) {
       if (existing[0][1].as<bool>()) {
         return PermissionDeniedError("the agent of this container was revoked");
+      }
+      // Only the token that enrolled the container may re-register it:
+      // another token of the tenant must not take over an agent's identity.
+      if (!existing[0][2].as<bool>()) {
+        return PermissionDeniedError(
+            "this container is registered through another enrollment token");
       }
       out.agent_id = AgentId(UuidOf(existing[0][0]));
       auto [cred, digest] = issue(out.agent_id);
@@ -253,7 +260,7 @@ StatusOr<Registration> PgRegistryStore::RegisterAgent(
       out.credential = cred.token;
       out.created = false;
       Audit(tx, tenant, actor, "agent.reregister", out.agent_id.ToString(),
-            {{"container_id", facts.container_id}});
+            {{"container_id", facts.container_id}, {"enrollment_token", token_id.ToString()}});
       return OkStatus();
     }
     if (!tok[0][0].is_null() && tok[0][1].as<std::int64_t>() >= tok[0][0].as<std::int64_t>()) {

@@ -259,6 +259,18 @@ TEST_F(RegistryTest, RevokedAndExpiredCredentialsStopWorking) {
               "unauthenticated");
 }
 
+TEST_F(RegistryTest, AnotherEnrollmentTokenCannotTakeOverAnAgent) {
+  Tenant t = MakeTenant();
+  Reply other = api_->Post("/v1/enrollment-tokens", t.admin, {{"name", "other"}});
+  ASSERT_EQ(other.status, 201);
+  ExpectError(
+      api_->Post("/v1/agents/register", other.body["secret"], Facts("c-" + t.id.substr(0, 8))), 403,
+      "permission_denied");
+  // The agent's own credential still works.
+  EXPECT_EQ(api_->Post("/v1/agents/" + t.agent_id + "/heartbeat", t.agent, json::object()).status,
+            200);
+}
+
 TEST_F(RegistryTest, MaxUsesIsEnforced) {
   Tenant t = MakeTenant();
   Reply tok = api_->Post("/v1/enrollment-tokens", t.admin, {{"name", "once"}, {"max_uses", 1}});
@@ -395,12 +407,26 @@ TEST(RegistryRateLimitTest, RepeatedAuthFailuresAndRegistrationsAre429WithRetryA
   ExpectError(limited, 429, "rate_limited");
   EXPECT_EQ(limited.headers.count("retry-after"), 1u);
 
-  for (int i = 0; i < 3; ++i)
+  std::string analyst =
+      api.Post("/v1/api-keys", admin, {{"name", "soc"}, {"role", "analyst"}}).body["secret"];
+  // Garbage tokens count against the address...
+  for (int i = 0; i < 3; ++i) {
     ExpectError(api.Get("/v1/agents", "pck_wrong"), 401, "unauthenticated");
-  Reply blocked = api.Get("/v1/agents", admin);  // even a good key, from this address
+  }
+  Reply blocked = api.Get("/v1/agents", "pck_wrong");
   ExpectError(blocked, 429, "rate_limited");
   ASSERT_EQ(blocked.headers.count("retry-after"), 1u);
   EXPECT_GE(std::stoi(blocked.headers["retry-after"]), 1);
+  // ...a well-formed credential with a wrong secret against (address, id)...
+  std::string forged = admin;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  for (int i = 0; i < 3; ++i) {
+    ExpectError(api.Get("/v1/agents", forged), 401, "unauthenticated");
+  }
+  ExpectError(api.Get("/v1/agents", forged), 429, "rate_limited");
+  ExpectError(api.Get("/v1/agents", admin), 429, "rate_limited");  // that id, from here
+  // ...so neither locks out the other credentials behind the same address.
+  EXPECT_EQ(api.Get("/v1/agents", analyst).status, 200) << "another key must still work";
   EXPECT_EQ(svc.Stop(SIGTERM), 0);
 }
 

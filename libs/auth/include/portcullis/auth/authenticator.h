@@ -8,8 +8,9 @@
 //   if (Status s = auth::RequireScope(req, auth::kScopeAdmin); !s.ok()) ...
 //
 // Every failure is the same 401 ("invalid or revoked credential"), whatever
-// was wrong, and counts against the caller's address; past the limit the
-// caller gets 429 with Retry-After before any database work. Thread-safe.
+// was wrong, and counts against the caller's address and, for a well-formed
+// credential, that credential's id; past the limit that pair gets 429 with
+// Retry-After before any database work. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -52,6 +53,7 @@ class PgAuthenticator final : public http::Authenticator {
 
  private:
   StatusOr<http::Principal> Verify(const std::string& token);
+  static std::string FailureKey(const http::Request& request);
 
   pg::Pool& pool_;
   std::optional<Digest> operator_digest_;

@@ -52,6 +52,7 @@ class RateLimiter {
   const std::size_t max_keys_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  std::size_t inserts_since_sweep_ = 0;
 };
 
 }  // namespace portcullis::auth
