@@ -8,17 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include "portcullis/common/strings.h"
 #include "portcullis/http/client.h"
 
 namespace portcullis::cli {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool ValidHostChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -51,7 +45,7 @@ class HttpTransport final : public Transport {
     Reply reply;
     reply.status = r->status;
     reply.body = std::move(r->body);
-    if (const std::string* ct = r->Header("content-type")) reply.content_type = Lower(*ct);
+    if (const std::string* ct = r->Header("content-type")) reply.content_type = AsciiLower(*ct);
     if (const std::string* ra = r->Header("retry-after")) reply.retry_after = *ra;
     return reply;
   }
@@ -70,7 +64,7 @@ bool IsIpLiteral(std::string_view host) {
 
 StatusOr<Endpoint> ParseServerUrl(std::string_view url, bool allow_plaintext) {
   Endpoint ep;
-  std::string lower = Lower(url);
+  std::string lower = AsciiLower(url);
   std::uint16_t default_port;
   std::string_view rest;
   if (lower.starts_with("https://")) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "portcullis/common/strings.h"
+
 namespace portcullis {
 namespace {
 
@@ -145,8 +147,7 @@ std::int64_t ConfigReader::Int(std::string_view key, std::int64_t fallback, std:
 bool ConfigReader::Bool(std::string_view key, bool fallback) {
   const ConfigMap::Entry* e = Lookup(key);
   if (e == nullptr) return fallback;
-  std::string v = e->value;
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string v = AsciiLower(e->value);
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
   AddError(key, "expected true or false, got '" + e->value + "'");

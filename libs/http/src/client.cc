@@ -17,6 +17,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "portcullis/common/strings.h"
+
 namespace portcullis::http {
 namespace {
 
@@ -27,12 +29,6 @@ std::string OpenSslError() {
   ERR_error_string_n(e, buf, sizeof(buf));
   ERR_clear_error();
   return buf;
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 }  // namespace
@@ -146,7 +142,7 @@ StatusOr<ClientResponse> Client::Send(
   bool has_type = false;
   for (const auto& [k, v] : headers) {
     req += k + ": " + v + "\r\n";
-    has_type = has_type || Lower(k) == "content-type";
+    has_type = has_type || AsciiLower(k) == "content-type";
   }
   if (!body.empty() && !has_type) req += "Content-Type: application/json\r\n";
   req += "\r\n" + body;
@@ -219,14 +215,14 @@ StatusOr<ClientResponse> Client::Exchange(const std::string& bytes, bool retry_o
     if (colon != std::string::npos) {
       std::string v = line.substr(colon + 1);
       v.erase(0, v.find_first_not_of(' '));
-      resp.headers[Lower(line.substr(0, colon))] = v;
+      resp.headers[AsciiLower(line.substr(0, colon))] = v;
     }
     pos = e + 2;
   }
   buf.erase(0, head_end + 4);
 
   const std::string* te = resp.Header("transfer-encoding");
-  if (te != nullptr && Lower(*te).find("chunked") != std::string::npos) {
+  if (te != nullptr && AsciiLower(*te).find("chunked") != std::string::npos) {
     for (;;) {
       std::size_t le;
       while ((le = buf.find("\r\n")) == std::string::npos) {
@@ -257,7 +253,7 @@ StatusOr<ClientResponse> Client::Exchange(const std::string& bytes, bool retry_o
     return resp;
   }
   const std::string* connection = resp.Header("connection");
-  if (connection != nullptr && Lower(*connection) == "close") Close();
+  if (connection != nullptr && AsciiLower(*connection) == "close") Close();
   return resp;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "portcullis/common/json_pointer.h"
+#include "portcullis/common/strings.h"
 
 namespace portcullis::http {
 namespace {
@@ -18,8 +19,7 @@ std::string Truncated(const std::string& s) {
 bool IsJsonContentType(const std::string* ct) {
   if (ct == nullptr) return false;
   std::string v = ct->substr(0, ct->find(';'));
-  std::transform(v.begin(), v.end(), v.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  v = AsciiLower(v);
   v.erase(std::remove(v.begin(), v.end(), ' '), v.end());
   return v == "application/json";
 }

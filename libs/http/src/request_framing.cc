@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "portcullis/common/strings.h"
+
 namespace portcullis::http::internal {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // RFC 9110 token characters, the only ones a header name may have.
 bool IsTokenChar(char c) {
@@ -49,7 +44,7 @@ std::optional<Rejection> RequestFraming::EndOfHead() {
     if (raw_name.empty() || !std::all_of(raw_name.begin(), raw_name.end(), IsTokenChar)) {
       return Rejection{400, "invalid_argument", "malformed header name"};
     }
-    std::string name = Lower(raw_name);
+    std::string name = AsciiLower(raw_name);
     std::string_view value = Trim(line.substr(colon + 1));
     if (name == "transfer-encoding") {
       return Rejection{411, "length_required",

@@ -14,6 +14,7 @@
 
 #include "pistache_access.h"
 #include "portcullis/common/log.h"
+#include "portcullis/common/strings.h"
 #include "request_framing.h"
 
 namespace portcullis::http {
@@ -61,13 +62,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
     if (j > i) out.push_back(path.substr(i, j - i));
     i = j;
   }
-  return out;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -213,10 +207,10 @@ class PistacheHandler : public P::Http::Handler {
     for (const auto& h : preq.headers().list()) {
       std::ostringstream value;
       h->write(value);
-      req.headers[ToLower(h->name())] = value.str();
+      req.headers[AsciiLower(h->name())] = value.str();
     }
     for (const auto& [name, raw] : preq.headers().rawList()) {
-      req.headers[ToLower(name)] = raw.value();
+      req.headers[AsciiLower(name)] = raw.value();
     }
     const std::string* rid = req.Header("x-request-id");
     req.request_id = rid != nullptr && ValidRequestId(*rid) ? *rid : Uuid::Random().ToString();
