@@ -123,6 +123,34 @@ TEST(PathMatcherTest, ManyEntries) {
   EXPECT_TRUE(MatchOf(m, "/data/12").empty());
 }
 
+// Edges are searched by their first 8 bytes first: labels that share those
+// bytes, that are prefixes of one another, or that differ only past byte 8
+// (or in bytes >= 0x80) must still be told apart.
+TEST(PathMatcherTest, LabelsSharingTheirFirstEightBytes) {
+  const std::vector<std::string> labels = {
+      "pkg1",
+      "pkg10",
+      "pkg100",
+      "application",
+      "application-a",
+      "application-b",
+      "applicat",  // exactly 8 bytes, a prefix of the three above
+      "applicau",
+      "\xc3\xa9t\xc3\xa9",
+      "zz",
+      "a"};
+  PathMatcher::Builder b;
+  for (uint32_t i = 0; i < labels.size(); ++i)
+    ASSERT_TRUE(b.AddExact("/opt/" + labels[i], i).ok()) << labels[i];
+  PathMatcher m = std::move(b).Build();
+  for (uint32_t i = 0; i < labels.size(); ++i)
+    EXPECT_EQ(MatchOf(m, "/opt/" + labels[i]), std::vector<uint32_t>{i}) << labels[i];
+  for (const char* miss : {"/opt/pkg", "/opt/pkg1000", "/opt/applicati", "/opt/application-c",
+                           "/opt/applicat-", "/opt/\xc3\xa9t", "/opt/"}) {
+    EXPECT_TRUE(MatchOf(m, miss).empty()) << miss;
+  }
+}
+
 TEST(PathMatcherTest, BuildErrorTable) {
   struct Case {
     std::string path;

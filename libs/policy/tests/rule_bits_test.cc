@@ -94,6 +94,31 @@ TEST(RuleBitsTest, ClearEmptiesAndAllowsReuse) {
   EXPECT_EQ(b, Of({9}));
 }
 
+// Words beyond words_in_use() are not initialised and may hold stale bits
+// from before a Clear or a shrinking And: growing the set again must not let
+// them back in.
+TEST(RuleBitsTest, GrowingAgainNeverResurrectsStaleWords) {
+  RuleBits a = Of({1, 200, 4095});
+  a.Clear();
+  a.Set(300);
+  EXPECT_EQ(a, Of({300}));
+  EXPECT_FALSE(a.Test(200));
+  EXPECT_EQ(a.Count(), 1u);
+
+  RuleBits b = Of({1, 200, 4095});
+  b.And(Of({1}));
+  b.Or(Of({2, 130}));
+  EXPECT_EQ(b, Of({1, 2, 130}));
+  EXPECT_EQ(b.NextSet(131), std::nullopt);
+
+  RuleBits c = Of({5});
+  RuleBits copy = Of({1, 4000});
+  copy = c;
+  copy.Set(4001);
+  EXPECT_FALSE(copy.Test(4000));
+  EXPECT_EQ(copy, Of({5, 4001}));
+}
+
 TEST(RuleBitsTest, EqualityIgnoresWordsInUse) {
   RuleBits a = Of({1, 4000});
   a.And(Of({1, 3000}));  // words_in_use() is 47 here, 1 for Of({1})

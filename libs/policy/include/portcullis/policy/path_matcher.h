@@ -70,6 +70,7 @@ class PathMatcher {
     uint32_t globs_end = 0;
   };
   struct Edge {
+    uint64_t key;          // the label's first 8 bytes, big-endian (see SegmentKey)
     uint32_t label_begin;  // into labels_
     uint32_t label_size;
     uint32_t child;  // into nodes_

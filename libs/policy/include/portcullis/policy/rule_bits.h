@@ -11,9 +11,11 @@
 //   by_path.And(by_program);
 //   if (std::optional<uint32_t> rule = by_path.FirstSet()) Apply(rules[*rule]);
 //
-// The set tracks how many of its 64-bit words have ever been written since the
-// last Clear (`words_in_use()`), so clearing, combining and scanning a set cost
-// only what the policy's rule count needs, not the full kMaxRules capacity.
+// The set tracks how many of its 64-bit words are in use (`words_in_use()`):
+// only those are ever read, and words beyond them are not even initialised,
+// so creating, clearing, combining and scanning a set cost what the policy's
+// rule count needs, not the full kMaxRules capacity (a decision makes a few
+// sets on the stack: zeroing 512 bytes for each was most of its cost).
 //
 // A RuleBits is a plain value (512 bytes plus a counter): put it on the stack
 // of the thread that evaluates. Not synchronised.
@@ -25,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "portcullis/common/status.h"
 
@@ -38,7 +41,22 @@ class RuleBits {
  public:
   static constexpr size_t kWords = kMaxRules / 64;
 
-  constexpr RuleBits() = default;
+  // words_ is deliberately left uninitialised (see above), except in constant
+  // evaluation, which does not allow indeterminate values.
+  constexpr RuleBits() {
+    if (std::is_constant_evaluated()) words_.fill(0);
+  }
+  constexpr RuleBits(const RuleBits& other) : used_(other.used_) {
+    if (std::is_constant_evaluated()) words_.fill(0);
+    for (uint32_t w = 0; w < used_; ++w)
+      words_[w] = other.words_[w];
+  }
+  constexpr RuleBits& operator=(const RuleBits& other) {
+    used_ = other.used_;
+    for (uint32_t w = 0; w < used_; ++w)
+      words_[w] = other.words_[w];
+    return *this;
+  }
 
   // `rule` must be < kMaxRules: matchers validate indexes when they are built,
   // so an out-of-range index here is a programming error and terminates.
@@ -47,27 +65,27 @@ class RuleBits {
       Fatal("RuleBits::Set: rule index out of range");
     }
     const uint32_t w = rule / 64;
+    for (; used_ <= w; ++used_)
+      words_[used_] = 0;
     words_[w] |= uint64_t{1} << (rule % 64);
-    if (w >= used_) used_ = static_cast<uint16_t>(w + 1);
   }
 
   // Returns false for an index >= kMaxRules.
   constexpr bool Test(uint32_t rule) const {
-    if (rule >= kMaxRules) return false;
+    if (rule / 64 >= used_) return false;  // also every index >= kMaxRules
     return (words_[rule / 64] >> (rule % 64)) & 1u;
   }
 
-  // Empties the set (only the words in use are written).
-  constexpr void Clear() {
-    for (uint32_t w = 0; w < used_; ++w)
-      words_[w] = 0;
-    used_ = 0;
-  }
+  // Empties the set.
+  constexpr void Clear() { used_ = 0; }
 
   // this = this | other.
   constexpr void Or(const RuleBits& other) {
-    for (uint32_t w = 0; w < other.used_; ++w)
+    const uint16_t n = std::min(used_, other.used_);
+    for (uint32_t w = 0; w < n; ++w)
       words_[w] |= other.words_[w];
+    for (uint32_t w = n; w < other.used_; ++w)
+      words_[w] = other.words_[w];
     used_ = std::max(used_, other.used_);
   }
 
@@ -76,8 +94,6 @@ class RuleBits {
     const uint16_t n = std::min(used_, other.used_);
     for (uint32_t w = 0; w < n; ++w)
       words_[w] &= other.words_[w];
-    for (uint32_t w = n; w < used_; ++w)
-      words_[w] = 0;
     used_ = n;
   }
 
@@ -112,19 +128,22 @@ class RuleBits {
 
   // An upper bound on the words holding set bits: 1 + the highest word written
   // since the last Clear (a word may have become zero again through And).
+  // Words from here on are not part of the set and may hold anything.
   constexpr uint32_t words_in_use() const { return used_; }
 
   friend constexpr bool operator==(const RuleBits& a, const RuleBits& b) {
     const uint16_t n = std::max(a.used_, b.used_);
     for (uint32_t w = 0; w < n; ++w) {
-      if (a.words_[w] != b.words_[w]) return false;
+      const uint64_t x = w < a.used_ ? a.words_[w] : 0;
+      const uint64_t y = w < b.used_ ? b.words_[w] : 0;
+      if (x != y) return false;
     }
     return true;
   }
 
  private:
-  std::array<uint64_t, kWords> words_{};
-  uint16_t used_ = 0;  // words_[used_..] are all zero
+  std::array<uint64_t, kWords> words_;  // words_[used_..] are unspecified
+  uint16_t used_ = 0;
 };
 
 }  // namespace portcullis::policy
