@@ -2,7 +2,8 @@
 
 #include <bit>
 
-#include "portcullis/policy/syntax.h"
+#include "portcullis/policy/compiler.h"
+#include "portcullis/policy/glob.h"
 
 namespace portcullis::policy {
 namespace {
@@ -13,16 +14,17 @@ int OpIndex(FileOp op) {
   return std::countr_zero(static_cast<std::uint32_t>(op));
 }
 
-bool PortAllowed(const NetworkRule& n, std::uint16_t port) {
-  if (n.ports.empty()) return true;
-  for (const PortRange& r : n.ports) {
+bool PortAllowed(const std::vector<PortRange>& ports, std::uint16_t port) {
+  if (ports.empty()) return true;
+  for (const PortRange& r : ports) {
     if (r.Contains(port)) return true;
   }
   return false;
 }
 
-bool ArgsHold(const SyscallRule& s, const std::array<std::uint64_t, 6>& args) {
-  for (const ArgCondition& c : s.args) {
+bool ArgsHold(const std::vector<ArgCondition>& conditions,
+              const std::array<std::uint64_t, 6>& args) {
+  for (const ArgCondition& c : conditions) {
     std::uint64_t v = args[static_cast<std::size_t>(c.index)];
     switch (c.op) {
       case ArgOp::kEqual:
@@ -42,64 +44,206 @@ bool ArgsHold(const SyscallRule& s, const std::array<std::uint64_t, 6>& args) {
   return true;
 }
 
-Status AddProgram(PathMatcher::Builder& b, const std::string& program, std::uint32_t rule) {
-  if (program.find_first_of("*?[") != std::string::npos) return b.AddGlob(program, rule);
-  return b.AddExact(program, rule);
+StatusOr<Action> FromProto(v1::Action a) {
+  switch (a) {
+    case v1::ACTION_ALLOW:
+      return Action::kAllow;
+    case v1::ACTION_DENY:
+      return Action::kDeny;
+    case v1::ACTION_MONITOR:
+      return Action::kMonitor;
+    default:
+      return InvalidArgumentError("unknown action " + std::to_string(a));
+  }
 }
 
 }  // namespace
 
 StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Policy& policy) {
-  if (policy.rules.size() > kMaxRules) {
-    return InvalidArgumentError("a policy has at most " + std::to_string(kMaxRules) + " rules");
+  StatusOr<v1::RuleTable> table = CompileRuleTable(policy);
+  if (!table.ok()) return table.status();
+  return Load(*table);
+}
+
+// Reads a rule table into a CompiledPolicy, refusing anything out of range.
+class CompiledPolicy::Loader {
+ public:
+  explicit Loader(CompiledPolicy& c) : c_(c) {}
+
+  Status Run(const v1::RuleTable& t) {
+    if (t.format() != kRuleTableFormat) {
+      return InvalidArgumentError("rule table format " + std::to_string(t.format()) +
+                                  " is not supported (this build reads format " +
+                                  std::to_string(kRuleTableFormat) + ")");
+    }
+    if (t.arch() != kRuleTableArch) {
+      return InvalidArgumentError("rule table is for architecture '" + t.arch() + "'");
+    }
+    if (static_cast<std::uint32_t>(t.rules_size()) > kMaxRules) {
+      return InvalidArgumentError("rule table has more than " + std::to_string(kMaxRules) +
+                                  " rules");
+    }
+    c_.policy_id_ = t.policy_id();
+    c_.version_ = t.version();
+    c_.mode_ = t.permissive() ? Mode::kPermissive : Mode::kEnforcing;
+    PORTCULLIS_ASSIGN_OR_RETURN(c_.defaults_.file, FromProto(t.default_file()));
+    PORTCULLIS_ASSIGN_OR_RETURN(c_.defaults_.network, FromProto(t.default_network()));
+    PORTCULLIS_ASSIGN_OR_RETURN(c_.defaults_.process, FromProto(t.default_process()));
+    c_.syscalls_.resize(kMaxSyscallNumber);
+    for (int i = 0; i < t.rules_size(); ++i) {
+      PORTCULLIS_RETURN_IF_ERROR(AddRule(t.rules(i), static_cast<std::uint32_t>(i))
+                                     .WithContext("rule " + std::to_string(i)));
+    }
+    PathMatcher::Builder paths, programs;
+    PORTCULLIS_RETURN_IF_ERROR(AddPaths(t.paths(), paths, &c_.file_ops_).WithContext("paths"));
+    PORTCULLIS_RETURN_IF_ERROR(AddPaths(t.programs(), programs, nullptr).WithContext("programs"));
+    AddressMatcher::Builder addresses;
+    for (const v1::AddressPrefix& a : t.addresses()) {
+      PORTCULLIS_RETURN_IF_ERROR(AddAddress(a, addresses).WithContext("addresses"));
+    }
+    c_.paths_ = std::move(paths).Build();
+    c_.programs_ = std::move(programs).Build();
+    c_.addresses_ = std::move(addresses).Build();
+    return OkStatus();
   }
-  std::shared_ptr<CompiledPolicy> c(new CompiledPolicy());
-  c->policy_ = policy;
-  c->syscalls_.resize(kMaxSyscallNumber);
-  PathMatcher::Builder programs, paths;
-  AddressMatcher::Builder addresses;
-  for (std::uint32_t i = 0; i < policy.rules.size(); ++i) {
-    const Rule& rule = policy.rules[i];
-    std::string where = "rule '" + rule.id + "'";
-    const std::vector<std::string>* progs = nullptr;
-    if (const auto* f = std::get_if<FileRule>(&rule.body)) {
-      progs = &f->programs;
-      for (int op = 0; op < 7; ++op) {
-        if (f->operations & (1u << op)) c->file_ops_[static_cast<std::size_t>(op)].Set(i);
+
+ private:
+  Status AddRule(const v1::Rule& r, std::uint32_t i) {
+    RuleInfo info;
+    info.id = r.id();
+    PORTCULLIS_ASSIGN_OR_RETURN(info.action, FromProto(r.action()));
+    if (r.any_program()) c_.any_program_.Set(i);
+    switch (r.match_case()) {
+      case v1::Rule::kFile: {
+        const std::uint32_t ops = r.file().operations();
+        if (ops == 0 || (ops & ~kAllFileOps) != 0) return InvalidArgumentError("bad operations");
+        info.category =
+            ops == static_cast<std::uint32_t>(FileOp::kExec) ? Category::kProcess : Category::kFile;
+        for (int op = 0; op < 7; ++op) {
+          if (ops & (1u << op)) c_.file_ops_[static_cast<std::size_t>(op)].Set(i);
+        }
+        file_rules_.Set(i);
+        break;
       }
-      for (const PathPattern& p : f->paths) {
-        Status s = p.kind == PathPattern::Kind::kExact     ? paths.AddExact(p.text, i)
-                   : p.kind == PathPattern::Kind::kSubtree ? paths.AddSubtree(p.text, i)
-                                                           : paths.AddGlob(p.text, i);
-        if (!s.ok()) return s.WithContext(where);
+      case v1::Rule::kNetwork: {
+        const v1::NetworkMatch& n = r.network();
+        info.category = Category::kNetwork;
+        if (n.direction() < v1::DIRECTION_OUTBOUND || n.direction() > v1::DIRECTION_LISTEN) {
+          return InvalidArgumentError("bad direction");
+        }
+        c_.directions_[static_cast<std::size_t>(n.direction() - v1::DIRECTION_OUTBOUND)].Set(i);
+        if (n.protocol() == v1::PROTOCOL_UNSPECIFIED || n.protocol() == v1::PROTOCOL_TCP) {
+          c_.tcp_.Set(i);
+        }
+        if (n.protocol() == v1::PROTOCOL_UNSPECIFIED || n.protocol() == v1::PROTOCOL_UDP) {
+          c_.udp_.Set(i);
+        }
+        if (n.protocol() == v1::PROTOCOL_OTHER || n.protocol() < 0) {
+          return InvalidArgumentError("bad protocol");
+        }
+        for (const v1::PortRange& p : n.ports()) {
+          if (p.lo() > p.hi() || p.hi() > 65535) return InvalidArgumentError("bad port range");
+          info.ports.push_back(
+              {static_cast<std::uint16_t>(p.lo()), static_cast<std::uint16_t>(p.hi())});
+        }
+        if (n.any_address()) c_.any_address_.Set(i);
+        network_rules_.Set(i);
+        break;
       }
-    } else if (const auto* n = std::get_if<NetworkRule>(&rule.body)) {
-      progs = &n->programs;
-      c->directions_[static_cast<std::size_t>(n->direction)].Set(i);
-      if (n->protocol != Protocol::kUdp) c->tcp_.Set(i);
-      if (n->protocol != Protocol::kTcp) c->udp_.Set(i);
-      if (n->addresses.empty()) c->any_address_.Set(i);
-      for (const std::string& a : n->addresses) {
-        StatusOr<Cidr> cidr = Cidr::Parse(a);
-        if (!cidr.ok()) return cidr.status().WithContext(where);
-        PORTCULLIS_RETURN_IF_ERROR(addresses.Add(*cidr, i).WithContext(where));
+      case v1::Rule::kSyscall: {
+        const v1::SyscallMatch& s = r.syscall();
+        info.category = Category::kApplication;
+        if (s.number() < 0 || s.number() >= kMaxSyscallNumber) {
+          return InvalidArgumentError("bad syscall number " + std::to_string(s.number()));
+        }
+        if (s.args_size() > 3) return InvalidArgumentError("more than 3 argument conditions");
+        for (const v1::ArgCondition& a : s.args()) {
+          if (a.index() > 5 || a.op() < v1::ArgCondition::OP_EQUAL ||
+              a.op() > v1::ArgCondition::OP_RANGE) {
+            return InvalidArgumentError("bad argument condition");
+          }
+          info.args.push_back({static_cast<int>(a.index()),
+                               static_cast<ArgOp>(a.op() - v1::ArgCondition::OP_EQUAL), a.value(),
+                               a.mask_or_hi()});
+        }
+        c_.syscalls_[static_cast<std::size_t>(s.number())].Set(i);
+        break;
       }
+      default:
+        return InvalidArgumentError("no match");
+    }
+    c_.rules_.push_back(std::move(info));
+    return OkStatus();
+  }
+
+  // `kind`: the rules an index entry may name (file rules for paths, any
+  // rule without any_program for programs).
+  Status CheckIndexRules(const google::protobuf::RepeatedField<std::uint32_t>& rules, bool paths) {
+    if (rules.empty()) return InvalidArgumentError("an entry without rules");
+    for (std::uint32_t r : rules) {
+      if (r >= c_.rules_.size())
+        return InvalidArgumentError("rule " + std::to_string(r) + " out of range");
+      if (paths ? !file_rules_.Test(r) : c_.any_program_.Test(r)) {
+        return InvalidArgumentError("rule " + std::to_string(r) + " does not belong here");
+      }
+    }
+    return OkStatus();
+  }
+
+  Status AddPaths(const v1::PathIndex& index, PathMatcher::Builder& b,
+                  const std::array<RuleBits, 7>* file_ops) {
+    for (const v1::PathEntry& e : index.entries()) {
+      PORTCULLIS_RETURN_IF_ERROR(CheckIndexRules(e.rules(), file_ops != nullptr));
+      for (std::uint32_t r : e.rules()) {
+        PORTCULLIS_RETURN_IF_ERROR(e.subtree() ? b.AddSubtree(e.path(), r)
+                                               : b.AddExact(e.path(), r));
+      }
+    }
+    for (const v1::GlobEntry& g : index.globs()) {
+      PORTCULLIS_RETURN_IF_ERROR(CheckIndexRules(g.rules(), file_ops != nullptr));
+      StatusOr<Glob> glob = Glob::Compile(g.pattern());
+      if (!glob.ok()) return glob.status();
+      for (std::uint32_t r : g.rules())
+        PORTCULLIS_RETURN_IF_ERROR(b.AddGlob(*glob, r));
+    }
+    return OkStatus();
+  }
+
+  Status AddAddress(const v1::AddressPrefix& a, AddressMatcher::Builder& b) {
+    if (a.rules().empty()) return InvalidArgumentError("an entry without rules");
+    Cidr cidr;
+    if (a.address().size() == 4) {
+      std::uint32_t v = 0;
+      for (char ch : a.address())
+        v = v << 8 | static_cast<unsigned char>(ch);
+      cidr.network = IpAddress::V4(v);
+    } else if (a.address().size() == 16) {
+      std::array<std::uint8_t, 16> bytes;
+      std::copy(a.address().begin(), a.address().end(), bytes.begin());
+      cidr.network = IpAddress::V6(bytes);
     } else {
-      const auto& s = std::get<SyscallRule>(rule.body);
-      progs = &s.programs;
-      if (s.number < 0 || s.number >= kMaxSyscallNumber || s.args.size() > 3) {
-        return InvalidArgumentError(where + ": unresolved syscall '" + s.syscall + "'");
+      return InvalidArgumentError("an address of " + std::to_string(a.address().size()) + " bytes");
+    }
+    if (a.prefix_length() > static_cast<std::uint32_t>(cidr.network.bit_length())) {
+      return InvalidArgumentError("prefix length " + std::to_string(a.prefix_length()));
+    }
+    cidr.prefix_length = static_cast<int>(a.prefix_length());
+    for (std::uint32_t r : a.rules()) {
+      if (r >= c_.rules_.size() || !network_rules_.Test(r)) {
+        return InvalidArgumentError("rule " + std::to_string(r) + " is not a network rule");
       }
-      c->syscalls_[static_cast<std::size_t>(s.number)].Set(i);
+      PORTCULLIS_RETURN_IF_ERROR(b.Add(cidr, r));
     }
-    if (progs->empty()) c->any_program_.Set(i);
-    for (const std::string& p : *progs) {
-      PORTCULLIS_RETURN_IF_ERROR(AddProgram(programs, p, i).WithContext(where));
-    }
+    return OkStatus();
   }
-  c->programs_ = std::move(programs).Build();
-  c->paths_ = std::move(paths).Build();
-  c->addresses_ = std::move(addresses).Build();
+
+  CompiledPolicy& c_;
+  RuleBits file_rules_, network_rules_;
+};
+
+StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Load(const v1::RuleTable& table) {
+  std::shared_ptr<CompiledPolicy> c(new CompiledPolicy());
+  PORTCULLIS_RETURN_IF_ERROR(Loader(*c).Run(table).WithContext("rule table"));
   return std::shared_ptr<const CompiledPolicy>(std::move(c));
 }
 
@@ -124,7 +268,9 @@ class CompiledPolicy::ProgramCheck {
 };
 
 Decision CompiledPolicy::Make(Action action, Category category, int rule) const {
-  return {action, policy_.mode == Mode::kEnforcing, category, rule};
+  std::string_view id =
+      rule >= 0 ? std::string_view(rules_[static_cast<std::size_t>(rule)].id) : std::string_view();
+  return {action, mode_ == Mode::kEnforcing, category, rule, id};
 }
 
 Decision CompiledPolicy::DecideFile(const FileRequest& r) const {
@@ -134,10 +280,9 @@ Decision CompiledPolicy::DecideFile(const FileRequest& r) const {
   candidates.And(file_ops_[static_cast<std::size_t>(OpIndex(r.op))]);
   ProgramCheck program(*this, r.program);
   for (std::optional<std::uint32_t> i = candidates.FirstSet(); i; i = candidates.NextSet(*i + 1)) {
-    if (program.Admits(*i)) return Make(policy_.rules[*i].action, category, static_cast<int>(*i));
+    if (program.Admits(*i)) return Make(rules_[*i].action, category, static_cast<int>(*i));
   }
-  return Make(category == Category::kProcess ? policy_.defaults.process : policy_.defaults.file,
-              category, -1);
+  return Make(category == Category::kProcess ? defaults_.process : defaults_.file, category, -1);
 }
 
 Decision CompiledPolicy::DecideNetwork(const NetworkRequest& r) const {
@@ -147,12 +292,11 @@ Decision CompiledPolicy::DecideNetwork(const NetworkRequest& r) const {
   candidates.And(r.protocol == Protocol::kUdp ? udp_ : tcp_);
   ProgramCheck program(*this, r.program);
   for (std::optional<std::uint32_t> i = candidates.FirstSet(); i; i = candidates.NextSet(*i + 1)) {
-    const auto& n = std::get<NetworkRule>(policy_.rules[*i].body);
-    if (PortAllowed(n, r.port) && program.Admits(*i)) {
-      return Make(policy_.rules[*i].action, Category::kNetwork, static_cast<int>(*i));
+    if (PortAllowed(rules_[*i].ports, r.port) && program.Admits(*i)) {
+      return Make(rules_[*i].action, Category::kNetwork, static_cast<int>(*i));
     }
   }
-  return Make(policy_.defaults.network, Category::kNetwork, -1);
+  return Make(defaults_.network, Category::kNetwork, -1);
 }
 
 std::optional<Decision> CompiledPolicy::DecideSyscall(const SyscallRequest& r) const {
@@ -161,9 +305,8 @@ std::optional<Decision> CompiledPolicy::DecideSyscall(const SyscallRequest& r) c
   if (rules.None()) return std::nullopt;
   ProgramCheck program(*this, r.program);
   for (std::optional<std::uint32_t> i = rules.FirstSet(); i; i = rules.NextSet(*i + 1)) {
-    const auto& s = std::get<SyscallRule>(policy_.rules[*i].body);
-    if (ArgsHold(s, r.args) && program.Admits(*i)) {
-      return Make(policy_.rules[*i].action, Category::kProcess, static_cast<int>(*i));
+    if (ArgsHold(rules_[*i].args, r.args) && program.Admits(*i)) {
+      return Make(rules_[*i].action, Category::kApplication, static_cast<int>(*i));
     }
   }
   return std::nullopt;

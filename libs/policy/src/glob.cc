@@ -230,4 +230,20 @@ bool Glob::Matches(std::string_view path) const {
   return true;
 }
 
+std::string GlobLiteralPrefix(std::string_view pattern) {
+  std::string prefix;
+  std::string_view rest = pattern;
+  while (!rest.empty() && rest.front() == '/') {
+    rest.remove_prefix(1);
+    std::size_t end = rest.find('/');
+    if (end == std::string_view::npos) break;  // the last segment is the glob's
+    std::string_view seg = rest.substr(0, end);
+    if (seg.empty() || seg.find_first_of("*?[\\") != std::string_view::npos) break;
+    prefix += '/';
+    prefix += seg;
+    rest.remove_prefix(end);
+  }
+  return prefix;
+}
+
 }  // namespace portcullis::policy

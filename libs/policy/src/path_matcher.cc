@@ -124,20 +124,14 @@ Status PathMatcher::Builder::AddGlob(Glob glob, uint32_t rule) {
   // Index the glob under its literal prefix: "/etc/pkg/*.log" under
   // /etc/pkg, "**/x" and "/*/y" under the root.
   TrieNode* node = root_.get();
-  std::string_view rest = glob.pattern();
-  while (!rest.empty() && rest.front() == '/') {
-    rest.remove_prefix(1);
-    std::size_t end = rest.find('/');
-    if (end == std::string_view::npos) break;  // the last segment is matched by the glob
-    std::string_view seg = rest.substr(0, end);
-    if (seg.empty() || seg.find_first_of("*?[\\") != std::string_view::npos) break;
+  ForEachSegment(GlobLiteralPrefix(glob.pattern()), [&node](std::string_view seg) {
     auto it = node->children.find(seg);
     if (it == node->children.end()) {
       it = node->children.emplace(std::string(seg), std::make_unique<TrieNode>()).first;
     }
     node = it->second.get();
-    rest.remove_prefix(end);
-  }
+    return true;
+  });
   node->globs.emplace_back(std::move(glob), rule);
   return OkStatus();
 }

@@ -155,3 +155,15 @@ class [[nodiscard]] StatusOr {
     ::portcullis::Status portcullis_status_ = (expr);        \
     if (!portcullis_status_.ok()) return portcullis_status_; \
   } while (false)
+
+// Evaluates `expr` (a StatusOr): on error returns its status from the
+// enclosing function, else assigns its value to `lhs`.
+//   PORTCULLIS_ASSIGN_OR_RETURN(config.port, ParsePort(text));
+#define PORTCULLIS_ASSIGN_OR_RETURN(lhs, expr) \
+  PORTCULLIS_ASSIGN_OR_RETURN_IMPL_(PORTCULLIS_CONCAT_(portcullis_or_, __LINE__), lhs, expr)
+#define PORTCULLIS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                      \
+  if (!tmp.ok()) return std::move(tmp).status();          \
+  lhs = std::move(tmp).value()
+#define PORTCULLIS_CONCAT_(a, b) PORTCULLIS_CONCAT_INNER_(a, b)
+#define PORTCULLIS_CONCAT_INNER_(a, b) a##b

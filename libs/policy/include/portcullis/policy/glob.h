@@ -83,4 +83,10 @@ class Glob {
   std::vector<CharSet> classes_;
 };
 
+// The leading directory segments of `pattern` without wildcards or escapes,
+// joined as a path: "/etc/app/*.conf" -> "/etc/app", "/*/y" and "**/x" -> "".
+// Every path the glob matches lies beneath it, so matchers index the glob
+// there.
+std::string GlobLiteralPrefix(std::string_view pattern);
+
 }  // namespace portcullis::policy

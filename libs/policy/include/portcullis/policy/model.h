@@ -24,7 +24,8 @@ namespace portcullis::policy {
 
 enum class Action { kAllow, kDeny, kMonitor };
 enum class Mode { kEnforcing, kPermissive };
-enum class Category { kFile, kNetwork, kProcess };
+// kApplication: a decision taken by a syscall (application) rule.
+enum class Category { kFile, kNetwork, kProcess, kApplication };
 
 // File operations, as a bit set.
 enum class FileOp : std::uint32_t {
