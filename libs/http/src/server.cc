@@ -118,7 +118,8 @@ struct CompiledRoute {
   Method method;
   std::string pattern;
   std::vector<std::string> segments;  // "{name}" for captures
-  Handler handler;
+  Handler handler;                    // one of handler and deferred is set
+  DeferredHandler deferred;
   RouteOptions options;
 };
 
@@ -137,6 +138,7 @@ struct Server::State {
   std::condition_variable idle;
   int in_flight = 0;
   bool draining = false;
+  std::vector<std::function<void()>> on_draining;
 
   // Finds the route for method+path. Sets *path_matched when some route has
   // the path but not the method (-> 405).
@@ -164,15 +166,38 @@ struct Server::State {
     return nullptr;
   }
 
-  Response Dispatch(Request& req, const CompiledRoute* route) const {
-    if (route->options.authenticate) {
-      if (!authenticator) {
-        return Response::Error(UnauthenticatedError("this endpoint requires credentials"));
-      }
-      StatusOr<Principal> p = authenticator->Authenticate(req);
-      if (!p.ok()) return Response::Error(p.status(), "authorization");
-      req.principal = std::move(*p);
+  // Sets req.principal, or returns the error response.
+  std::optional<Response> Authenticate(Request& req, const CompiledRoute* route) const {
+    if (!route->options.authenticate) return std::nullopt;
+    if (!authenticator) {
+      return Response::Error(UnauthenticatedError("this endpoint requires credentials"));
     }
+    StatusOr<Principal> p = authenticator->Authenticate(req);
+    if (!p.ok()) return Response::Error(p.status(), "authorization");
+    req.principal = std::move(*p);
+    return std::nullopt;
+  }
+
+  // Runs a deferred handler; true if it took the request (it will answer
+  // through `responder`), false with `*resp` set if it threw.
+  bool DispatchDeferred(Request& req, const CompiledRoute* route, const Responder& responder,
+                        Response* resp) const {
+    try {
+      route->deferred(req, responder);
+      return true;
+    } catch (const std::exception& e) {
+      log::Error("handler threw",
+                 {{"route", route->pattern}, {"error", e.what()}, {"request_id", req.request_id}});
+    } catch (...) {
+      log::Error("handler threw", {{"route", route->pattern}, {"request_id", req.request_id}});
+    }
+    *resp = Response::Error(
+        InternalError("internal error; see the service log for request " + req.request_id));
+    return false;
+  }
+
+  Response Dispatch(Request& req, const CompiledRoute* route) const {
+    if (std::optional<Response> denied = Authenticate(req, route)) return *denied;
     try {
       return route->handler(req);
     } catch (const std::exception& e) {
@@ -188,6 +213,104 @@ struct Server::State {
 
 namespace {
 
+P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
+                                P::Http::ResponseWriter& writer, bool close) {
+  // Keep-alive is explicit: Pistache 0.0.5 otherwise answers "Connection:
+  // close" to every HTTP/1.1 request without a Connection header, and it
+  // reports such requests as if they had sent "close", so the request's
+  // header can't be trusted either. A client that wants to close does so.
+  // ResponseWriter starts with a Connection header copied from the request,
+  // and Collection::add does not replace: remove it first.
+  writer.headers().remove<P::Http::Header::Connection>();
+  writer.headers().add<P::Http::Header::Connection>(close ? P::Http::ConnectionControl::Close
+                                                          : P::Http::ConnectionControl::KeepAlive);
+  auto& headers = writer.headers();
+  headers.add(std::make_shared<NamedHeader>("X-Request-Id", req.request_id));
+  headers.add(std::make_shared<NamedHeader>("Cache-Control", "no-store"));
+  headers.add(std::make_shared<NamedHeader>("X-Content-Type-Options", "nosniff"));
+  for (const auto& [name, value] : resp.headers) {
+    headers.add(std::make_shared<NamedHeader>(name, value));
+  }
+  if (resp.body.empty() && resp.status == 204) {
+    return writer.send(P::Http::Code::No_Content);
+  }
+  return writer.send(static_cast<P::Http::Code>(resp.status), resp.body,
+                     P::Http::Mime::MediaType::fromString(resp.content_type));
+}
+
+}  // namespace
+
+// A request on its way to its response: what finishing it needs (the writer,
+// what to log and measure) and the once-only guard.
+struct Responder::State {
+  State(std::shared_ptr<Server::State> s, P::Http::ResponseWriter w)
+      : server(std::move(s)), writer(std::move(w)) {}
+  ~State() {
+    if (!answered.load()) {
+      Finish(Response::Error(InternalError(
+          "internal error: the request was dropped unanswered; see the service log for request " +
+          req.request_id)));
+    }
+  }
+
+  void Finish(Response resp) {
+    if (answered.exchange(true)) return;
+    try {
+      (void)Send(req, resp, writer, close);
+    } catch (const std::exception& e) {
+      // The peer went away while the response was pending.
+      log::Info("response not sent", {{"error", e.what()}, {"request_id", req.request_id}});
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::string route_label = route != nullptr ? route->pattern : "unmatched";
+    server->requests
+        ->Add({{"method", method_label},
+               {"route", route_label},
+               {"code", std::to_string(resp.status)}})
+        .Increment();
+    server->latency
+        ->Add({{"method", method_label}, {"route", route_label}}, metrics::LatencyBuckets())
+        .Observe(seconds);
+    if (route == nullptr || route->options.access_log) {
+      log::Info("request", {{"method", method_label},
+                            {"path", req.path},
+                            {"route", route_label},
+                            {"status", resp.status},
+                            {"duration_ms", seconds * 1000.0},
+                            {"bytes_in", bytes_in},
+                            {"bytes_out", resp.body.size()},
+                            {"remote", req.remote_address},
+                            {"request_id", req.request_id},
+                            {"principal", req.principal ? req.principal->subject : ""}});
+    }
+    server->in_flight_gauge->Decrement();
+    {
+      std::lock_guard<std::mutex> lock(server->mu);
+      --server->in_flight;
+    }
+    server->idle.notify_all();
+  }
+
+  std::shared_ptr<Server::State> server;
+  P::Http::ResponseWriter writer;
+  Request req;
+  const CompiledRoute* route = nullptr;
+  std::string method_label;
+  Clock::time_point start = Clock::now();
+  std::size_t bytes_in = 0;
+  bool close = false;  // draining: close the connection after the response
+  std::atomic<bool> answered{false};
+};
+
+// The send promise is not settled when the peer has gone away, so the
+// request stops counting as in flight once its response is queued; Shutdown
+// leaves the reactor a grace period to write it out.
+void Responder::operator()(Response response) const {
+  state_->Finish(std::move(response));
+}
+
+namespace {
+
 class PistacheHandler : public P::Http::Handler {
  public:
   HTTP_PROTOTYPE(PistacheHandler)
@@ -195,8 +318,8 @@ class PistacheHandler : public P::Http::Handler {
   explicit PistacheHandler(std::shared_ptr<Server::State> state) : state_(std::move(state)) {}
 
   void onRequest(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
-    Clock::time_point start = Clock::now();
-    Request req;
+    auto pending = std::make_shared<Responder::State>(state_, std::move(writer));
+    Request& req = pending->req;
     {
       std::lock_guard<std::mutex> lock(state_->mu);
       ++state_->in_flight;
@@ -217,16 +340,17 @@ class PistacheHandler : public P::Http::Handler {
     for (auto it = preq.query().parameters_begin(); it != preq.query().parameters_end(); ++it) {
       req.query[DecodeQueryComponent(it->first)] = DecodeQueryComponent(it->second);
     }
+    pending->bytes_in = preq.body().size();
 
     Response resp;
     const CompiledRoute* route = nullptr;
     std::optional<Method> method = FromPistache(preq.method());
-    bool draining;
+    pending->method_label = method ? MethodName(*method) : "OTHER";
     {
       std::lock_guard<std::mutex> lock(state_->mu);
-      draining = state_->draining;
+      pending->close = state_->draining;
     }
-    if (draining) {
+    if (pending->close) {
       resp = Response::Error(UnavailableError("the service is shutting down"));
       resp.headers.emplace_back("Retry-After", "1");
     } else if (!method) {
@@ -242,6 +366,7 @@ class PistacheHandler : public P::Http::Handler {
                             : Response::Error(NotFoundError("no such endpoint: " + req.path));
       } else {
         req.route = route->pattern;
+        pending->route = route;
         std::size_t limit = route->options.max_body_bytes != 0 ? route->options.max_body_bytes
                                                                : state_->options.max_body_bytes;
         if (preq.body().size() > limit) {
@@ -251,44 +376,17 @@ class PistacheHandler : public P::Http::Handler {
                                  "body");
         } else {
           req.body = preq.body();
-          resp = state_->Dispatch(req, route);
+          if (!route->deferred) {
+            resp = state_->Dispatch(req, route);
+          } else if (std::optional<Response> denied = state_->Authenticate(req, route)) {
+            resp = std::move(*denied);
+          } else if (state_->DispatchDeferred(req, route, Responder{pending}, &resp)) {
+            return;  // the handler answers through its Responder
+          }
         }
       }
     }
-    // The send promise is not settled when the peer has gone away, so the
-    // request stops counting as in flight once its response is queued;
-    // Shutdown leaves the reactor a grace period to write it out.
-    (void)Send(req, resp, writer, draining);
-
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::string route_label = route != nullptr ? route->pattern : "unmatched";
-    std::string method_label(method ? MethodName(*method) : "OTHER");
-    state_->requests
-        ->Add({{"method", method_label},
-               {"route", route_label},
-               {"code", std::to_string(resp.status)}})
-        .Increment();
-    state_->latency
-        ->Add({{"method", method_label}, {"route", route_label}}, metrics::LatencyBuckets())
-        .Observe(seconds);
-    if (route == nullptr || route->options.access_log) {
-      log::Info("request", {{"method", method_label},
-                            {"path", req.path},
-                            {"route", route_label},
-                            {"status", resp.status},
-                            {"duration_ms", seconds * 1000.0},
-                            {"bytes_in", preq.body().size()},
-                            {"bytes_out", resp.body.size()},
-                            {"remote", req.remote_address},
-                            {"request_id", req.request_id},
-                            {"principal", req.principal ? req.principal->subject : ""}});
-    }
-    state_->in_flight_gauge->Decrement();
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      --state_->in_flight;
-    }
-    state_->idle.notify_all();
+    Responder{pending}(std::move(resp));
   }
 
   // Runs the framing guard on every byte before Pistache's parser sees it.
@@ -318,31 +416,6 @@ class PistacheHandler : public P::Http::Handler {
   }
 
  private:
-  static P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
-                                         P::Http::ResponseWriter& writer, bool close) {
-    // Keep-alive is explicit: Pistache 0.0.5 otherwise answers "Connection:
-    // close" to every HTTP/1.1 request without a Connection header, and it
-    // reports such requests as if they had sent "close", so the request's
-    // header can't be trusted either. A client that wants to close does so.
-    // ResponseWriter starts with a Connection header copied from the request,
-    // and Collection::add does not replace: remove it first.
-    writer.headers().remove<P::Http::Header::Connection>();
-    writer.headers().add<P::Http::Header::Connection>(
-        close ? P::Http::ConnectionControl::Close : P::Http::ConnectionControl::KeepAlive);
-    auto& headers = writer.headers();
-    headers.add(std::make_shared<NamedHeader>("X-Request-Id", req.request_id));
-    headers.add(std::make_shared<NamedHeader>("Cache-Control", "no-store"));
-    headers.add(std::make_shared<NamedHeader>("X-Content-Type-Options", "nosniff"));
-    for (const auto& [name, value] : resp.headers) {
-      headers.add(std::make_shared<NamedHeader>(name, value));
-    }
-    if (resp.body.empty() && resp.status == 204) {
-      return writer.send(P::Http::Code::No_Content);
-    }
-    return writer.send(static_cast<P::Http::Code>(resp.status), resp.body,
-                       P::Http::Mime::MediaType::fromString(resp.content_type));
-  }
-
   // Answers a request the framing guard refused and closes the connection
   // once the answer is written: what follows on it can't be trusted.
   void Reject(const internal::Rejection& r, const std::shared_ptr<P::Tcp::Peer>& peer) {
@@ -533,10 +606,24 @@ Server::~Server() {
 
 void Server::Route(Method method, std::string pattern, Handler handler, RouteOptions options) {
   if (impl_->started) Fatal("http::Server::Route called after Start");
-  CompiledRoute r{method, pattern, {}, std::move(handler), options};
+  CompiledRoute r{method, pattern, {}, std::move(handler), nullptr, options};
   for (std::string_view seg : SplitPath(pattern))
     r.segments.emplace_back(seg);
   state_->routes.push_back(std::move(r));
+}
+
+void Server::RouteDeferred(Method method, std::string pattern, DeferredHandler handler,
+                           RouteOptions options) {
+  if (impl_->started) Fatal("http::Server::RouteDeferred called after Start");
+  CompiledRoute r{method, pattern, {}, nullptr, std::move(handler), options};
+  for (std::string_view seg : SplitPath(pattern))
+    r.segments.emplace_back(seg);
+  state_->routes.push_back(std::move(r));
+}
+
+void Server::OnDraining(std::function<void()> fn) {
+  if (impl_->started) Fatal("http::Server::OnDraining called after Start");
+  state_->on_draining.push_back(std::move(fn));
 }
 
 void Server::SetAuthenticator(std::shared_ptr<Authenticator> authenticator) {
@@ -592,8 +679,13 @@ void Server::Shutdown() {
   if (!impl_->started) return;
   impl_->started = false;
   {
-    std::unique_lock<std::mutex> lock(state_->mu);
+    std::lock_guard<std::mutex> lock(state_->mu);
     state_->draining = true;
+  }
+  for (const auto& fn : state_->on_draining)
+    fn();
+  {
+    std::unique_lock<std::mutex> lock(state_->mu);
     state_->idle.wait_for(lock, std::chrono::seconds(10), [&] { return state_->in_flight == 0; });
   }
   // Responses are queued on the reactor's threads; give them time to reach

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "portcullis/http/client.h"
@@ -96,6 +99,17 @@ class ServerTest : public ::testing::Test {
                      return Response::Json(200, {{"done", true}});
                    },
                    {.authenticate = false});
+    // Deferred: kept until the test (or the drain) answers them.
+    auto keep = [this](const Request& r, Responder respond) {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back(std::move(respond));
+      cv_.notify_all();
+    };
+    server_->RouteDeferred(Method::kGet, "/later", keep, {.authenticate = false});
+    server_->RouteDeferred(Method::kGet, "/later-auth", keep);
+    server_->RouteDeferred(Method::kGet, "/dropped", [](const Request&, Responder) {},
+                           {.authenticate = false});
+    server_->OnDraining([this] { AnswerPending(503); });
     server_->SetAuthenticator(std::make_shared<FakeAuthenticator>());
     Status s = server_->Start();
     ASSERT_TRUE(s.ok()) << s;
@@ -109,6 +123,25 @@ class ServerTest : public ::testing::Test {
                    .ca_file = ca.empty() ? Certs().Path("ca.crt") : ca});
   }
 
+  void WaitForPending(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_.size() >= n; }));
+  }
+  void AnswerPending(int status) {
+    std::vector<Responder> answer;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      answer.swap(pending_);
+    }
+    for (std::size_t i = 0; i < answer.size(); ++i) {
+      answer[i](Response::Json(status, {{"n", i}}));
+      answer[i](Response::Json(500, {}));  // a second answer is ignored
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Responder> pending_;
   std::shared_ptr<metrics::Registry> metrics_;
   std::unique_ptr<Server> server_;
   std::promise<void> entered_;
@@ -342,6 +375,61 @@ TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {
   StatusOr<ClientResponse> r = slow.get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
+}
+
+// Long-polls: a deferred request holds no worker thread (one thread here
+// serves other requests meanwhile) and is answered from another thread.
+TEST_F(ServerTest, DeferredResponsesComeFromAnotherThreadWithoutHoldingWorkers) {
+  StartServer(false, {.threads = 1});
+  std::vector<std::future<StatusOr<ClientResponse>>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(std::async(std::launch::async, [this] {
+      Client c = MakeClient(false);
+      return c.Send("GET", "/later");
+    }));
+  }
+  WaitForPending(3);
+  Client c = MakeClient(false);
+  auto open = c.Send("GET", "/open");
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(open->status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::thread([this] { AnswerPending(200); }).join();
+  std::set<int> seen;
+  for (auto& f : waiting) {
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    seen.insert(Body(*r)["n"].get<int>());
+  }
+  EXPECT_EQ(seen, (std::set<int>{0, 1, 2}));
+}
+
+TEST_F(ServerTest, DeferredRoutesAuthenticateFirstAndADroppedResponderIs500) {
+  StartServer(false);
+  Client c = MakeClient(false);
+  auto r = c.Send("GET", "/later-auth");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 401) << "refused before the handler could defer it";
+  r = c.Send("GET", "/dropped");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(Body(*r)["error"]["code"], "internal");
+}
+
+TEST_F(ServerTest, ShutdownAnswersDeferredRequestsThroughOnDraining) {
+  StartServer(false);
+  auto waiting = std::async(std::launch::async, [this] {
+    Client c = MakeClient(false);
+    return c.Send("GET", "/later");
+  });
+  WaitForPending(1);
+  auto start = std::chrono::steady_clock::now();
+  server_->Shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  auto r = waiting.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 503);
 }
 
 TEST(ListenAddressTest, ParsesAndRejects) {

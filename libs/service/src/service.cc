@@ -141,7 +141,7 @@ http::ServerOptions ReadServerOptions(const ServiceInfo& info, ConfigReader& r) 
   o.threads = static_cast<int>(r.Int("PORTCULLIS_HTTP_THREADS", 4, 1, 64));
   o.max_body_bytes =
       static_cast<std::size_t>(r.Int("PORTCULLIS_HTTP_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20));
-  o.header_timeout = r.Millis("PORTCULLIS_HTTP_HEADER_TIMEOUT_MS", milliseconds(10000),
+  o.header_timeout = r.Millis("PORTCULLIS_HTTP_HEADER_TIMEOUT_MS", info.default_header_timeout,
                               milliseconds(100), milliseconds(600000));
   o.body_timeout = r.Millis("PORTCULLIS_HTTP_BODY_TIMEOUT_MS", milliseconds(30000),
                             milliseconds(100), milliseconds(600000));

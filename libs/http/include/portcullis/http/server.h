@@ -83,6 +83,25 @@ int HttpStatusFor(StatusCode code);
 
 using Handler = std::function<Response(const Request&)>;
 
+// Deferred responses (long-polls): the handler returns at once and the
+// response is sent later, from any thread, by calling the Responder exactly
+// once (later calls are ignored). Until then the request counts as in flight,
+// and no worker thread is held. A Responder that is dropped without being
+// called answers 500, so no client waits forever on a lost request.
+// Answer within the server's header_timeout: Pistache 0.0.5 counts a
+// connection whose request was handed over as waiting for its next request
+// and answers 408 when that timeout passes (see libs/http/README.md).
+class Responder {
+ public:
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  void operator()(Response response) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+using DeferredHandler = std::function<void(const Request&, Responder)>;
+
 // The authentication hook: turns credentials of a request into a Principal or
 // an Unauthenticated/PermissionDenied status (-> 401/403 JSON errors).
 class Authenticator {
@@ -121,6 +140,11 @@ class Server {
   // Registers a route. Patterns are literal segments and {name} captures,
   // matched segment by segment. Must be called before Start().
   void Route(Method method, std::string pattern, Handler handler, RouteOptions options = {});
+  void RouteDeferred(Method method, std::string pattern, DeferredHandler handler,
+                     RouteOptions options = {});
+  // Called when Shutdown starts, before it waits for requests in flight:
+  // answer deferred requests now (they would otherwise hold the drain).
+  void OnDraining(std::function<void()> fn);
   void SetAuthenticator(std::shared_ptr<Authenticator> authenticator);
 
   // Binds and starts serving on background threads.

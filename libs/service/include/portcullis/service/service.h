@@ -17,6 +17,7 @@
 // (every problem listed), 1 when the service cannot start (port taken, ...).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,9 @@ namespace portcullis::service {
 struct ServiceInfo {
   std::string name;            // "registry"; binary is portcullis-<name>
   std::string default_listen;  // used when PORTCULLIS_HTTP_LISTEN is unset
+  // Default of PORTCULLIS_HTTP_HEADER_TIMEOUT_MS; also bounds how long a
+  // deferred (long-poll) response may take (see http::Responder).
+  std::chrono::milliseconds default_header_timeout{10000};
 };
 
 // What a service's setup function receives. Owned by Main; valid until the
