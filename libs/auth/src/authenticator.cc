@@ -187,4 +187,13 @@ StatusOr<TenantId> RequireTenant(const http::Request& request) {
   return *request.principal->tenant;
 }
 
+http::Handler WithTenant(const char* scope, TenantHandler h) {
+  return [scope, h = std::move(h)](const http::Request& r) {
+    if (Status s = RequireScope(r, scope); !s.ok()) return http::Response::Error(s);
+    StatusOr<TenantId> t = RequireTenant(r);
+    if (!t.ok()) return http::Response::Error(t.status());
+    return h(r, *t);
+  };
+}
+
 }  // namespace portcullis::auth

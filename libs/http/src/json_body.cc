@@ -50,6 +50,33 @@ JsonBody::JsonBody(const Request& request, bool empty_ok) {
   parsed_ = true;
 }
 
+const nlohmann::json* JsonBody::Raw(const std::string& key, bool required) {
+  return Field(key, required, "a JSON value");
+}
+
+JsonBody JsonBody::Child(const std::string& key, bool required) {
+  JsonBody child;
+  child.parsed_ = true;
+  child.doc_ = nlohmann::json::object();
+  const nlohmann::json* v = Field(key, required, "an object");
+  if (v == nullptr) return child;
+  if (!v->is_object()) {
+    AddProblem(Pointer(key), "must be an object");
+    child.parsed_ = false;
+    return child;
+  }
+  child.doc_ = *v;
+  child.prefix_ = Pointer(key);
+  return child;
+}
+
+void JsonBody::Absorb(JsonBody& child) {
+  child.ok();
+  for (auto& [location, message] : child.problems_)
+    problems_.emplace_back(child.prefix_ + location, std::move(message));
+  child.problems_.clear();
+}
+
 void JsonBody::AddProblem(std::string location, std::string message) {
   problems_.emplace_back(std::move(location), std::move(message));
 }

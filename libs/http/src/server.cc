@@ -139,6 +139,9 @@ struct Server::State {
   int in_flight = 0;
   bool draining = false;
   std::vector<std::function<void()>> on_draining;
+  // The largest body any route accepts: the framing guard's limit (each
+  // route's own limit is checked once its request is routed).
+  std::size_t largest_body = 0;
 
   // Finds the route for method+path. Sets *path_matched when some route has
   // the path but not the method (-> 405).
@@ -394,8 +397,7 @@ class PistacheHandler : public P::Http::Handler {
     static const std::string kKey = "portcullis.framing";
     auto framing = std::static_pointer_cast<internal::RequestFraming>(peer->tryGetData(kKey));
     if (!framing) {
-      framing = std::make_shared<internal::RequestFraming>(kHeaderAllowance,
-                                                           state_->options.max_body_bytes);
+      framing = std::make_shared<internal::RequestFraming>(kHeaderAllowance, state_->largest_body);
       peer->putData(kKey, framing);
     }
     if (framing->rejected()) return;  // the connection is closing: drop the rest
@@ -633,6 +635,9 @@ void Server::SetAuthenticator(std::shared_ptr<Authenticator> authenticator) {
 
 Status Server::Start() {
   if (impl_->started) return FailedPreconditionError("server already started");
+  state_->largest_body = options_.max_body_bytes;
+  for (const CompiledRoute& r : state_->routes)
+    state_->largest_body = std::max(state_->largest_body, r.options.max_body_bytes);
   auto addr = ParseListenAddress(options_.listen);
   if (!addr.ok()) return addr.status().WithContext("listen address");
   if (!options_.allow_plaintext &&
@@ -647,7 +652,7 @@ Status Server::Start() {
     auto opts = P::Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(P::Tcp::Options::ReuseAddr)
-                    .maxRequestSize(options_.max_body_bytes + kHeaderAllowance)
+                    .maxRequestSize(state_->largest_body + kHeaderAllowance)
                     .headerTimeout(options_.header_timeout)
                     .bodyTimeout(options_.body_timeout)
                     .keepaliveTimeout(options_.keepalive_timeout);

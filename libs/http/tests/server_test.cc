@@ -89,6 +89,16 @@ class ServerTest : public ::testing::Test {
                      return Response::Json(200, {{"n", r.body.size()}});
                    },
                    {.authenticate = false, .max_body_bytes = 1024});
+    server_->Route(Method::kPost, "/big",
+                   [](const Request& r) {
+                     return Response::Json(200, {{"n", r.body.size()}});
+                   },
+                   {.authenticate = false, .max_body_bytes = 16384});
+    server_->Route(Method::kPost, "/default-limit",
+                   [](const Request& r) {
+                     return Response::Json(200, {{"n", r.body.size()}});
+                   },
+                   {.authenticate = false});
     server_->Route(Method::kGet, "/throws",
                    [](const Request&) -> Response { throw std::runtime_error("boom"); },
                    {.authenticate = false});
@@ -219,6 +229,15 @@ TEST_F(ServerTest, OversizedBodiesAre413) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(c2.connections_opened(), 2);
+  // A route may accept more than the server's default; the others keep it.
+  Client c4 = MakeClient(false);
+  r = c4.Send("POST", "/big", std::string(10000, 'x'));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(*r)["n"], 10000);
+  r = c4.Send("POST", "/default-limit", std::string(10000, 'x'));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
   // And the server still serves.
   Client c3 = MakeClient(false);
   r = c3.Send("GET", "/open");
@@ -228,10 +247,11 @@ TEST_F(ServerTest, OversizedBodiesAre413) {
 
 TEST_F(ServerTest, ABodyIsNeverParsedAsTheNextRequest) {
   StartServer(false, {.max_body_bytes = 4096});
-  // An oversized body that carries a second request: one 413, then the
-  // connection closes; the smuggled request is never answered.
+  // A body larger than any route accepts (/big: 16384) that carries a second
+  // request: one 413, then the connection closes; the smuggled request is
+  // never answered.
   std::string smuggled = "GET /open HTTP/1.1\r\nHost: x\r\n\r\n";
-  std::string body = smuggled + std::string(5000, ' ');
+  std::string body = smuggled + std::string(20000, ' ');
   Client raw = MakeClient(false);
   auto r = raw.SendRaw("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n" + body);

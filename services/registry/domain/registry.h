@@ -15,17 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "portcullis/auth/audit.h"
 #include "portcullis/common/ids.h"
 #include "portcullis/common/status.h"
 
 namespace portcullis::registry {
 
 // Who did something, for the audit log.
-struct Actor {
-  std::string kind;  // operator, admin_key, enrollment_token, ...
-  std::string id;
-  std::string remote_address;
-};
+using Actor = auth::Actor;
 
 struct ApiKey {
   Uuid id;

@@ -4,10 +4,15 @@
 
 #include "portcullis/auth/authenticator.h"
 #include "portcullis/http/json_body.h"
+#include "portcullis/http/params.h"
 
 namespace portcullis::registry {
 namespace {
 
+using auth::WithTenant;
+using http::NoContent;
+using http::PathUuid;
+using http::QueryParams;
 using http::Request;
 using http::Response;
 using nlohmann::json;
@@ -80,9 +85,7 @@ Response List(const char* key, const StatusOr<std::vector<T>>& items) {
   return Response::Json(200, {{key, arr}});
 }
 
-Actor ActorOf(const Request& r);
-StatusOr<Uuid> PathUuid(const Request& r, const std::string& name);
-Response NoContent();
+using auth::ActorOf;
 
 // DELETE /v1/<things>/{id}: revoke one of the caller's tenant's things.
 using RevokeFn = std::function<Status(const TenantId&, const Uuid&, const Actor&)>;
@@ -93,81 +96,16 @@ Response Revoke(const Request& r, const TenantId& t, const RevokeFn& revoke) {
   return s.ok() ? NoContent() : Response::Error(s);
 }
 
-Actor ActorOf(const Request& r) {
-  return {r.principal->kind, r.principal->subject, r.remote_address};
-}
-
-// A path parameter that must be a UUID: 400 naming it otherwise.
-StatusOr<Uuid> PathUuid(const Request& r, const std::string& name) {
-  auto u = Uuid::Parse(r.path_params.at(name));
-  if (!u.ok()) return InvalidArgumentError(name + " is not a UUID");
-  return *u;
-}
-
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  r.content_type = "application/json";
-  return r;
-}
-
-// Query parameters: rejects unknown ones and bad values, with their name.
-class QueryParams {
- public:
-  QueryParams(const Request& r, std::vector<std::string> allowed) : r_(r) {
-    for (const auto& [k, v] : r.query) {
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        problems_.emplace_back(k, "unknown query parameter");
-      }
-    }
+// The keyset cursor of the agent lists (an agent id), if given.
+std::optional<AgentId> AgentCursor(http::QueryParams& q) {
+  std::string cursor = q.Get("cursor", 64);
+  if (cursor.empty()) return std::nullopt;
+  auto c = AgentId::Parse(cursor);
+  if (!c.ok()) {
+    q.Problem("cursor", "is not a cursor returned by this endpoint");
+    return std::nullopt;
   }
-  std::string Get(const std::string& k, std::size_t max_len = 256) {
-    auto it = r_.query.find(k);
-    if (it == r_.query.end()) return {};
-    if (it->second.size() > max_len) problems_.emplace_back(k, "is too long");
-    return it->second;
-  }
-  int Int(const std::string& k, int dflt, int min, int max) {
-    std::string v = Get(k, 12);
-    if (v.empty()) return dflt;
-    char* end = nullptr;
-    long n = std::strtol(v.c_str(), &end, 10);
-    if (*end != '\0' || n < min || n > max) {
-      problems_.emplace_back(
-          k, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
-      return dflt;
-    }
-    return static_cast<int>(n);
-  }
-  // The keyset cursor of the agent lists (an agent id), if given.
-  std::optional<AgentId> AgentCursor() {
-    std::string cursor = Get("cursor", 64);
-    if (cursor.empty()) return std::nullopt;
-    auto c = AgentId::Parse(cursor);
-    if (!c.ok()) {
-      Problem("cursor", "is not a cursor returned by this endpoint");
-      return std::nullopt;
-    }
-    return *c;
-  }
-  void Problem(std::string k, std::string m) { problems_.emplace_back(std::move(k), std::move(m)); }
-  bool ok() const { return problems_.empty(); }
-  Response Error() const { return Response::Invalid(problems_); }
-
- private:
-  const Request& r_;
-  std::vector<std::pair<std::string, std::string>> problems_;
-};
-
-// Wraps a handler with a scope check and the caller's tenant.
-using TenantHandler = std::function<Response(const Request&, const TenantId&)>;
-http::Handler WithTenant(const char* scope, TenantHandler h) {
-  return [scope, h = std::move(h)](const Request& r) {
-    if (Status s = auth::RequireScope(r, scope); !s.ok()) return Response::Error(s);
-    StatusOr<TenantId> t = auth::RequireTenant(r);
-    if (!t.ok()) return Response::Error(t.status());
-    return h(r, *t);
-  };
+  return *c;
 }
 
 }  // namespace
@@ -325,8 +263,8 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
                      f.label = std::make_pair(label.substr(0, eq), label.substr(eq + 1));
                    }
                  }
-                 f.limit = q.Int("limit", 50, 1, 500);
-                 f.after = q.AgentCursor();
+                 f.limit = static_cast<int>(q.Int("limit", 50, 1, 500));
+                 f.after = AgentCursor(q);
                  if (!q.ok()) return q.Error();
                  auto page = svc.store().ListAgents(t, f, svc.windows());
                  if (!page.ok()) return Response::Error(page.status());
@@ -355,8 +293,8 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
                WithTenant(auth::kScopeRead, [&svc](const Request& r, const TenantId& t) {
                  QueryParams q(r, {"limit", "cursor"});
                  AgentFilter f;
-                 f.limit = q.Int("limit", 50, 1, 500);
-                 f.after = q.AgentCursor();
+                 f.limit = static_cast<int>(q.Int("limit", 50, 1, 500));
+                 f.after = AgentCursor(q);
                  if (!q.ok()) return q.Error();
                  auto page = svc.store().ListAgents(t, f, svc.windows());
                  if (!page.ok()) return Response::Error(page.status());
@@ -392,7 +330,7 @@ void RegisterRoutes(http::Server& server, RegistryService& svc, auth::PgAuthenti
   server.Route(Method::kGet, "/v1/audit-log",
                WithTenant(auth::kScopeAdmin, [&svc](const Request& r, const TenantId& t) {
                  QueryParams q(r, {"limit", "cursor"});
-                 int limit = q.Int("limit", 100, 1, 1000);
+                 int limit = static_cast<int>(q.Int("limit", 100, 1, 1000));
                  std::optional<std::int64_t> before;
                  std::string cursor = q.Get("cursor", 20);
                  if (!cursor.empty()) {

@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "portcullis/auth/audit.h"
+#include "portcullis/pg/fields.h"
+
 namespace portcullis::registry {
 namespace {
 
@@ -29,16 +32,8 @@ constexpr const char* kAgentColumns =
     "     ELSE 'offline' END, "
     "events_sent, events_dropped, events_spooled, policy_version";
 
-std::optional<std::string> OptText(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
-Uuid UuidOf(const pqxx::field& f) {
-  auto u = Uuid::Parse(f.as<std::string>());
-  if (!u.ok()) Fatal("PostgreSQL returned a malformed uuid");
-  return *u;
-}
+using pg::OptText;
+using pg::UuidOf;
 
 ApiKey ApiKeyFromRow(const pqxx::row& r) {
   ApiKey k;
@@ -73,12 +68,7 @@ Agent AgentFromRow(const pqxx::row& r) {
   a.facts.image_name = r[2].as<std::string>();
   a.facts.image_digest = r[3].as<std::string>();
   a.facts.hostname = r[4].as<std::string>();
-  auto labels = nlohmann::json::parse(r[5].as<std::string>(), nullptr, false);
-  if (labels.is_object()) {
-    for (auto it = labels.begin(); it != labels.end(); ++it) {
-      if (it->is_string()) a.facts.labels[it.key()] = it->get<std::string>();
-    }
-  }
+  a.facts.labels = pg::StringMapOf(r[5]);
   a.facts.agent_version = r[6].as<std::string>();
   a.facts.kernel_version = r[7].as<std::string>();
   a.registered_at = r[8].as<std::string>();
@@ -98,16 +88,10 @@ pqxx::binarystring Bytes(const std::string& s) {
 
 void Audit(pqxx::work& tx, const TenantId& tenant, const Actor& actor, const std::string& action,
            const std::string& target, const nlohmann::json& details = nlohmann::json::object()) {
-  tx.exec_params(
-      "INSERT INTO audit_log (tenant_id, actor_kind, actor_id, action, target, remote_addr, "
-      "details) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
-      tenant.ToString(), actor.kind, actor.id, action, target, actor.remote_address,
-      details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auth::WriteAudit(tx, tenant, actor, action, target, details);
 }
 
-std::string ActorName(const Actor& a) {
-  return a.kind + ":" + a.id;
-}
+using auth::ActorName;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "portcullis/testing/api.h"
 #include "portcullis/testing/infra.h"
 #include "portcullis/testing/service_process.h"
 
@@ -20,46 +21,10 @@ using nlohmann::json;
 using testing::InfraEnv;
 using testing::ServiceProcess;
 
-struct Reply {
-  int status = 0;
-  json body;
-  std::map<std::string, std::string> headers;
-};
-
-class Api {
- public:
-  explicit Api(int port) : client_(testing::TlsClient(port)) {}
-  Reply Call(const std::string& method, const std::string& path, const std::string& credential,
-             const std::string& body = "", const std::string& content_type = "application/json") {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!credential.empty()) headers.emplace_back("Authorization", "Bearer " + credential);
-    if (!body.empty()) headers.emplace_back("Content-Type", content_type);
-    auto r = client_.Send(method, path, body, headers);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << r.status();
-    if (!r.ok()) return {};
-    Reply out{r->status, json::parse(r->body.empty() ? "null" : r->body, nullptr, false),
-              r->headers};
-    EXPECT_FALSE(out.body.is_discarded()) << method << " " << path << ": " << r->body;
-    return out;
-  }
-  Reply Post(const std::string& path, const std::string& cred, const json& body) {
-    return Call("POST", path, cred, body.dump());
-  }
-  Reply Get(const std::string& path, const std::string& cred) { return Call("GET", path, cred); }
-  Reply Delete(const std::string& path, const std::string& cred) {
-    return Call("DELETE", path, cred);
-  }
-
- private:
-  http::Client client_;
-};
-
-std::string OperatorToken() {
-  std::ifstream in(InfraEnv::Get().Require("PORTCULLIS_OPERATOR_TOKEN_FILE"));
-  std::string t;
-  std::getline(in, t);
-  return t;
-}
+using testing::Api;
+using testing::ExpectError;
+using testing::OperatorToken;
+using testing::Reply;
 
 json Facts(const std::string& container) {
   return {{"container_id", container},
@@ -75,11 +40,6 @@ json Facts(const std::string& container) {
 struct Tenant {
   std::string id, admin, analyst, token, token_id, agent_id, agent, admin_key_id;
 };
-
-void ExpectError(const Reply& r, int status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body.dump();
-  EXPECT_EQ(r.body["error"]["code"], code) << r.body.dump();
-}
 
 class RegistryTest : public ::testing::Test {
  protected:

@@ -66,6 +66,11 @@ Status RequireScope(const http::Request& request, const char* scope);
 // without one (the operator).
 StatusOr<TenantId> RequireTenant(const http::Request& request);
 
+// Wraps a handler with a scope check and the caller's tenant: 403 without
+// the scope, else h(request, tenant).
+using TenantHandler = std::function<http::Response(const http::Request&, const TenantId&)>;
+http::Handler WithTenant(const char* scope, TenantHandler h);
+
 // Parses a hex SHA-256 digest (64 hex digits).
 std::optional<Digest> ParseDigestHex(std::string_view hex);
 

@@ -52,6 +52,16 @@ class JsonBody {
   // A string that must be one of `allowed`.
   std::string Enum(const std::string& key, const std::vector<std::string>& allowed, bool required);
 
+  // A field of any JSON type, as is, for values validated elsewhere (a
+  // policy document); null when absent.
+  const nlohmann::json* Raw(const std::string& key, bool required);
+  // A nested object, decoded field by field like the body itself; its
+  // problems (unknown fields included) are located under "/key" and reported
+  // with this body's once passed to Absorb. Absent and not required: an
+  // empty object.
+  JsonBody Child(const std::string& key, bool required);
+  void Absorb(JsonBody& child);
+
   // Records a cross-field problem.
   void AddProblem(std::string location, std::string message);
 
@@ -61,11 +71,13 @@ class JsonBody {
   Response ErrorResponse();
 
  private:
+  JsonBody() = default;
   const nlohmann::json* Field(const std::string& key, bool required, const char* type_name);
 
   nlohmann::json doc_;
   bool parsed_ = false;
   bool unsupported_type_ = false;
+  std::string prefix_;  // a child's location in its parent
   std::set<std::string> known_;
   std::vector<std::pair<std::string, std::string>> problems_;
 };
