@@ -1,0 +1,99 @@
+// Distributor: answers agents asking for their rule table, now or when it
+// changes (long-poll).
+//
+//   distributor.Fetch(tenant, agent, /*if_none_match=*/"\"<etag>\"", 30s,
+//                     [](StatusOr<FetchResult> r) { ... answer the HTTP request ... });
+//   // from the change listener (PostgreSQL NOTIFY on every publish/assign):
+//   distributor.TenantChanged(tenant);
+//
+// What an agent gets is resolved from the tenant's assignments and current
+// versions (PolicyStore::TenantState), cached per tenant and dropped on every
+// change notification, so a change costs one query per tenant and instance,
+// however many agents wait. A parked request is answered when its ETag
+// changes (200 or 404), or with 304 when its wait ends; every request is
+// answered exactly once. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "domain/policy_service.h"
+
+namespace portcullis::policy_service {
+
+struct FetchResult {
+  int status = 200;  // 200 (version), 304 (not modified), 404 (no policy applies)
+  std::string etag;
+  std::optional<CompiledVersion> version;  // 200
+  std::string reason;                      // 404: why no policy applies
+};
+
+class Distributor {
+ public:
+  using Done = std::function<void(StatusOr<FetchResult>)>;
+  struct Options {
+    std::chrono::milliseconds max_wait{30000};
+    std::chrono::milliseconds tick{100};  // how often expired waits are answered
+  };
+
+  Distributor(PolicyStore& store, Options options);
+  ~Distributor();
+  Distributor(const Distributor&) = delete;
+  Distributor& operator=(const Distributor&) = delete;
+
+  // `wait` is clamped to max_wait; 0 answers at once.
+  void Fetch(const TenantId& tenant, const AgentId& agent, const std::string& if_none_match,
+             std::chrono::milliseconds wait, Done done);
+
+  // A policy or assignment of `tenant` changed (or, for EverythingChanged,
+  // notifications may have been missed): re-resolve its waiting agents.
+  void TenantChanged(const TenantId& tenant);
+  void EverythingChanged();
+  // Answers every waiting request now (304): the service is draining.
+  void ReleaseAll();
+
+  std::size_t waiting() const;
+  const Options& options() const { return options_; }
+
+ private:
+  using State = PolicyStore::TenantState;
+  struct Waiter {
+    AgentFacts facts;
+    std::string etag;
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
+  };
+  struct Cached {
+    std::shared_ptr<const State> state;
+    std::uint64_t generation = 0;
+  };
+
+  // The tenant's state and the generation it was loaded at.
+  StatusOr<std::pair<std::shared_ptr<const State>, std::uint64_t>> Load(const TenantId& tenant);
+  std::uint64_t GenerationLocked(const TenantId& tenant) const;
+  static FetchResult Answer(const State& state, const AgentFacts& facts);
+  void Reevaluate(const TenantId& tenant);
+  void TickLoop();
+
+  PolicyStore& store_;
+  const Options options_;
+  mutable std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::uint64_t global_generation_ = 0;
+  std::map<TenantId, std::uint64_t> generations_;
+  std::map<TenantId, Cached> cache_;
+  std::map<TenantId, std::list<Waiter>> waiters_;
+  std::size_t waiting_ = 0;
+  std::thread ticker_;
+};
+
+}  // namespace portcullis::policy_service
