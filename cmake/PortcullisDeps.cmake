@@ -12,6 +12,10 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
 pkg_check_modules(RDKAFKAXX REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+# Policy files in YAML, for portcullisctl only (PkgConfig::YAMLCPP). pkg-config
+# rather than yaml-cpp's CMake package: its target is `yaml-cpp` in 0.7 and
+# `yaml-cpp::yaml-cpp` from 0.8 on, the pkg-config module is the same in both.
+pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp>=0.7)
 
 # libpqxx 6.4 only offers as<std::optional<T>>() with this defined.
 set_property(TARGET PkgConfig::PQXX APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PQXX_HAVE_OPTIONAL)

@@ -14,7 +14,7 @@ PACKAGES=(
   # C++ libraries
   libpqxx-dev libpistache-dev librdkafka-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libgtest-dev libgmock-dev libseccomp-dev
-  nlohmann-json3-dev libssl-dev zlib1g-dev libzstd-dev
+  nlohmann-json3-dev libssl-dev zlib1g-dev libzstd-dev libyaml-cpp-dev
   # code quality
   clang-format clang-tidy shellcheck
   # promtool (checks Prometheus rules and metrics)

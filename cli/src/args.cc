@@ -22,6 +22,9 @@ struct GlobalFlag {
 
 constexpr GlobalFlag kGlobalFlags[] = {
     {"server", "URL", "registry address, https://HOST[:PORT] (default $PORTCULLIS_SERVER)"},
+    {"policy-server", "URL",
+     "policy service address for the policy commands (default $PORTCULLIS_POLICY_SERVER, "
+     "else the --server URL)"},
     {"ca", "FILE", "CA certificate to verify the server with (default $PORTCULLIS_TLS_CA)"},
     {"insecure-plaintext", "", "allow an http:// server URL (local development only)"},
     {"json", "", "print the server's JSON response instead of a table"},
@@ -76,10 +79,31 @@ std::string TwoColumns(const std::vector<std::pair<std::string, std::string>>& r
   return out;
 }
 
-std::string FlagSynopsis(const FlagSpec& f) {
+// "--label K=V..." (without brackets).
+std::string FlagText(const FlagSpec& f) {
   std::string s = "--" + f.name;
   if (f.type != ArgType::kBool) s += " " + f.value_name;
-  return f.required ? s : "[" + s + "]";
+  if (f.repeatable) s += "...";
+  return s;
+}
+
+std::string FlagSynopsis(const FlagSpec& f) {
+  return f.required ? FlagText(f) : "[" + FlagText(f) + "]";
+}
+
+// The one_of group `name` belongs to, or null.
+const std::vector<std::string>* OneOfGroup(const CommandSpec& spec, std::string_view name) {
+  for (const std::vector<std::string>& group : spec.one_of) {
+    if (std::find(group.begin(), group.end(), name) != group.end()) return &group;
+  }
+  return nullptr;
+}
+
+std::string DashedList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names)
+    out += (out.empty() ? "--" : ", --") + n;
+  return out;
 }
 
 // Parses a whole decimal integer (optional leading '-'); false on anything else.
@@ -107,6 +131,12 @@ std::optional<std::string> CommandLine::Value(std::string_view flag) const {
   auto it = flags.find(std::string(flag));
   if (it == flags.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> CommandLine::Values(std::string_view flag) const {
+  if (auto it = lists.find(std::string(flag)); it != lists.end()) return it->second;
+  if (std::optional<std::string> v = Value(flag)) return {*v};
+  return {};
 }
 
 std::optional<std::int64_t> CommandLine::Int(std::string_view flag) const {
@@ -237,8 +267,8 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
         fail("option --" + name + " needs a value (" + value_name + ")");
         continue;
       }
-      bool duplicate =
-          global != nullptr ? !seen_global.insert(name).second : out->flags.count(name) > 0;
+      bool duplicate = global != nullptr ? !seen_global.insert(name).second
+                                         : out->flags.count(name) > 0 && !flag->repeatable;
       if (duplicate) {
         fail("option --" + name + " given more than once");
         continue;
@@ -249,6 +279,7 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
           continue;
         }
         if (name == "server") out->globals.server = value;
+        if (name == "policy-server") out->globals.policy_server = value;
         if (name == "ca") out->globals.ca_file = value;
         if (name == "env-file") out->globals.env_file = value;
         if (name == "insecure-plaintext") out->globals.insecure_plaintext = true;
@@ -259,7 +290,21 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
         fail(s.message());
         continue;
       }
-      out->flags[name] = value;
+      if (flag->repeatable) {
+        std::vector<std::string>& values = out->lists[name];
+        if (flag->type == ArgType::kKeyValue) {
+          std::string key = SplitKeyValue(value).first;
+          bool repeated_key = std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+            return SplitKeyValue(v).first == key;
+          });
+          if (repeated_key) {
+            fail("option --" + name + " repeats the key " + Quote(key));
+            continue;
+          }
+        }
+        values.push_back(value);
+      }
+      out->flags.emplace(name, value);
       continue;
     }
     if (!options_ended && token.size() > 1 && token[0] == '-') {
@@ -305,6 +350,17 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
       return InvalidArgumentError("missing required option --" + f.name + " " + f.value_name);
     }
   }
+  for (const std::vector<std::string>& group : cmd.one_of) {
+    std::vector<std::string> given;
+    for (const std::string& name : group) {
+      if (out->Has(name)) given.push_back(name);
+    }
+    if (given.empty()) return InvalidArgumentError("missing one of " + DashedList(group));
+    if (given.size() > 1) {
+      return InvalidArgumentError("only one of " + DashedList(group) + " may be given, got " +
+                                  DashedList(given));
+    }
+  }
   return OkStatus();
 }
 
@@ -324,8 +380,20 @@ std::string CommandSynopsis(const CommandSpec& spec) {
   std::string s = spec.group + " " + spec.verb;
   for (const PositionalSpec& p : spec.positionals)
     s += " " + p.name;
-  for (const FlagSpec& f : spec.flags)
-    s += " " + FlagSynopsis(f);
+  for (const FlagSpec& f : spec.flags) {
+    const std::vector<std::string>* group = OneOfGroup(spec, f.name);
+    if (group == nullptr) {
+      s += " " + FlagSynopsis(f);
+    } else if (group->front() == f.name) {
+      std::vector<std::string> alternatives;
+      for (const std::string& name : *group) {
+        const FlagSpec* member = spec.FindFlag(name);
+        if (member == nullptr) Fatal("one_of names an unknown flag --" + name);
+        alternatives.push_back(FlagText(*member));
+      }
+      s += " (" + Join(alternatives, " | ") + ")";
+    }
+  }
   return s;
 }
 
@@ -334,7 +402,8 @@ std::string ProgramUsage(const std::vector<const CommandSpec*>& specs) {
       "Usage: portcullisctl [GLOBAL OPTIONS] COMMAND [ARGS] [OPTIONS]\n"
       "\n"
       "Manage a Portcullis deployment: tenants, API keys, enrollment tokens and the\n"
-      "agent inventory, through the registry's REST API.\n"
+      "agent inventory through the registry's REST API, policies through the policy\n"
+      "service's.\n"
       "\n"
       "Commands:\n";
   std::vector<std::pair<std::string, std::string>> rows;
@@ -353,6 +422,7 @@ std::string ProgramUsage(const std::vector<const CommandSpec*>& specs) {
       "\n"
       "Environment:\n"
       "  PORTCULLIS_SERVER, PORTCULLIS_TLS_CA   defaults of --server and --ca\n"
+      "  PORTCULLIS_POLICY_SERVER               default of --policy-server\n"
       "  PORTCULLIS_API_KEY                     admin or analyst API key (every command\n"
       "                                         but tenant create)\n"
       "  PORTCULLIS_OPERATOR_TOKEN              operator token, for tenant create; or\n"
@@ -386,9 +456,7 @@ std::string CommandUsage(const CommandSpec& spec) {
     out += "\nOptions:\n";
     std::vector<std::pair<std::string, std::string>> rows;
     for (const FlagSpec& f : spec.flags) {
-      std::string left = "--" + f.name;
-      if (f.type != ArgType::kBool) left += " " + f.value_name;
-      rows.emplace_back(left, f.help);
+      rows.emplace_back(FlagText(f), f.help);
     }
     out += TwoColumns(rows);
   }

@@ -1,6 +1,9 @@
 // The command table of portcullisctl: specs, request builders and renderers
-// (see commands.h). The endpoints are those of services/registry/README.md.
+// (see commands.h). The endpoints are those of services/registry/README.md
+// and, for the policy commands, of the policy service.
 #include "portcullis/cli/commands.h"
+
+#include <limits>
 
 #include "portcullis/cli/render.h"
 
@@ -25,8 +28,40 @@ FlagSpec AllFlag() {
           .help = "follow next_cursor and fetch every page (--limit sets the page size)"};
 }
 
+// Policy versions are 32-bit integers; the policy service takes assignment
+// priorities within +-1000000.
+constexpr std::int64_t kMaxInt32 = std::numeric_limits<std::int32_t>::max();
+constexpr std::int64_t kMaxPriority = 1000000;
+
 const PositionalSpec kName{.name = "NAME", .type = ArgType::kText};
 const PositionalSpec kId{.name = "ID", .type = ArgType::kUuid};
+const PositionalSpec kAssignmentId{.name = "ASSIGNMENT_ID", .type = ArgType::kUuid};
+const PositionalSpec kAgentId{.name = "AGENT_ID", .type = ArgType::kUuid};
+
+FlagSpec FileFlag() {
+  return {.name = "file",
+          .type = ArgType::kText,
+          .value_name = "FILE",
+          .help = "the policy document: JSON (.json) or YAML (.yaml, .yml), at most 4 MiB",
+          .required = true};
+}
+
+FlagSpec CommentFlag() {
+  return {.name = "comment",
+          .type = ArgType::kText,
+          .value_name = "TEXT",
+          .help = "why, kept with the new version"};
+}
+
+FlagSpec VersionFlag(std::string name, std::string help, bool required) {
+  return {.name = std::move(name),
+          .type = ArgType::kInt,
+          .value_name = "N",
+          .help = std::move(help),
+          .required = required,
+          .min = 1,
+          .max = kMaxInt32};
+}
 
 ApiRequest Get(std::string path) {
   ApiRequest r;
@@ -127,6 +162,116 @@ StatusOr<ApiRequest> BuildAuditList(const CommandLine& cl) {
   return AddLimit(ListRequest("/v1/audit-log", "entries", cl), cl);
 }
 
+std::string PolicyPath(const CommandLine& cl) {
+  return "/v1/policies/" + cl.args.at(0);
+}
+
+// Reads --file into {"document": ..., "comment": --comment}, keeping where
+// the document's values were written for the server's diagnostics.
+Status AddDocument(const CommandLine& cl, ApiRequest* r) {
+  StatusOr<PolicyFile> file = ReadPolicyFile(*cl.Value("file"));
+  if (!file.ok()) return file.status();
+  Json body = Json::object();
+  body["document"] = std::move(file->document);
+  if (std::optional<std::string> comment = cl.Value("comment")) body["comment"] = *comment;
+  r->body = std::move(body);
+  r->source = std::make_shared<const SourceMap>(std::move(file->source));
+  return OkStatus();
+}
+
+StatusOr<ApiRequest> BuildPolicyValidate(const CommandLine& cl) {
+  ApiRequest r{.method = "POST", .path = "/v1/policies/validate"};
+  PORTCULLIS_RETURN_IF_ERROR(AddDocument(cl, &r));
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyCreate(const CommandLine& cl) {
+  ApiRequest r{.method = "POST", .path = "/v1/policies"};
+  PORTCULLIS_RETURN_IF_ERROR(AddDocument(cl, &r));
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyUpdate(const CommandLine& cl) {
+  ApiRequest r{.method = "PUT", .path = PolicyPath(cl)};
+  PORTCULLIS_RETURN_IF_ERROR(AddDocument(cl, &r));
+  // An entity tag is a quoted string: If-Match: "3".
+  if (std::optional<std::string> v = cl.Value("if-version")) {
+    r.headers.emplace_back("If-Match", "\"" + *v + "\"");
+  }
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyList(const CommandLine&) {
+  ApiRequest r = Get("/v1/policies");
+  r.list_field = "policies";
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyGet(const CommandLine& cl) {
+  ApiRequest r = Get(PolicyPath(cl));
+  if (std::optional<std::string> v = cl.Value("version")) r.query.emplace_back("version", *v);
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyVersions(const CommandLine& cl) {
+  ApiRequest r = Get(PolicyPath(cl) + "/versions");
+  r.list_field = "versions";
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyDiff(const CommandLine& cl) {
+  ApiRequest r = Get(PolicyPath(cl) + "/diff");
+  r.query = {{"from", *cl.Value("from")}};
+  if (std::optional<std::string> to = cl.Value("to")) r.query.emplace_back("to", *to);
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyRollback(const CommandLine& cl) {
+  ApiRequest r{.method = "POST", .path = PolicyPath(cl) + "/rollback"};
+  Json body = {{"version", *cl.Int("version")}};
+  if (std::optional<std::string> comment = cl.Value("comment")) body["comment"] = *comment;
+  r.body = std::move(body);
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyDelete(const CommandLine& cl) {
+  return ApiRequest{.method = "DELETE", .path = PolicyPath(cl)};
+}
+
+StatusOr<ApiRequest> BuildPolicyAssign(const CommandLine& cl) {
+  ApiRequest r{.method = "POST", .path = PolicyPath(cl) + "/assignments"};
+  // The parser let exactly one selector flag through (one_of).
+  Json selector = Json::object();
+  if (std::optional<std::string> image = cl.Value("image")) {
+    selector["image"] = *image;
+  } else if (cl.Has("label")) {
+    Json labels = Json::object();
+    for (const std::string& kv : cl.Values("label")) {
+      auto [key, value] = SplitKeyValue(kv);
+      labels[key] = value;
+    }
+    selector["labels"] = std::move(labels);
+  } else {
+    selector["default"] = true;
+  }
+  r.body = Json{{"priority", cl.Int("priority").value_or(0)}, {"selector", std::move(selector)}};
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyAssignments(const CommandLine&) {
+  ApiRequest r = Get("/v1/policy-assignments");
+  r.list_field = "assignments";
+  return r;
+}
+
+StatusOr<ApiRequest> BuildPolicyUnassign(const CommandLine& cl) {
+  return ApiRequest{.method = "DELETE", .path = "/v1/policy-assignments/" + cl.args.at(0)};
+}
+
+StatusOr<ApiRequest> BuildPolicyExplain(const CommandLine& cl) {
+  return Get("/v1/agents/" + cl.args.at(0) + "/policy/explain");
+}
+
 // --- renderers ----------------------------------------------------------------
 
 template <StatusOr<Output> (*F)(const Json&)>
@@ -142,6 +287,121 @@ StatusOr<Output> RenderRevoked(const CommandLine& cl, const Json&) {
 constexpr char kApiKeyWhat[] = "API key";
 constexpr char kTokenWhat[] = "enrollment token";
 constexpr char kAgentWhat[] = "agent";
+
+// "<kDone> <the ID argument>.", for commands answered with 204.
+template <const char* kDone>
+StatusOr<Output> RenderDone(const CommandLine& cl, const Json&) {
+  return Output{.out = std::string(kDone) + " " + cl.args.at(0) + ".\n"};
+}
+
+constexpr char kPolicyDeleted[] = "Deleted policy";
+constexpr char kAssignmentRemoved[] = "Removed policy assignment";
+
+StatusOr<Output> RenderValidation(const CommandLine& cl, const Json& reply) {
+  return RenderPolicyValidation(*cl.Value("file"), reply);
+}
+
+// The policy commands, in the order of the usage text.
+void AddPolicyCommands(std::vector<Command>& c) {
+  auto add = [&c](CommandSpec spec, StatusOr<ApiRequest> (*build)(const CommandLine&),
+                  StatusOr<Output> (*render)(const CommandLine&, const Json&)) {
+    spec.group = "policy";
+    c.push_back(
+        {.spec = std::move(spec), .service = Service::kPolicy, .build = build, .render = render});
+  };
+  const std::string file_help =
+      "The file is JSON or YAML (a YAML subset: no anchors, aliases, merge keys or\n"
+      "duplicate keys; see cli/README.md). Problems the service finds are shown\n"
+      "with the file's line: web.yaml:12: /rules/3/paths/0: ...";
+  add({.verb = "validate",
+       .flags = {FileFlag()},
+       .summary = "Check a policy document with the policy service, storing nothing.",
+       .description = file_help},
+      BuildPolicyValidate, RenderValidation);
+  add({.verb = "create",
+       .flags = {FileFlag(), CommentFlag()},
+       .summary = "Create a policy, version 1 of it, from a document (admin key).",
+       .description = file_help},
+      BuildPolicyCreate, Adapt<RenderPolicy>);
+  add({.verb = "update",
+       .positionals = {kId},
+       .flags = {FileFlag(), CommentFlag(),
+                 VersionFlag("if-version",
+                             "only if version N is still the current one (If-Match; else 412)",
+                             false)},
+       .summary = "Store a new version of a policy (admin key).",
+       .description = file_help +
+                      "\n\nWith --if-version N the update is refused (412) when someone stored "
+                      "a version\nafter N: read-modify-write without losing their change."},
+      BuildPolicyUpdate, Adapt<RenderPolicy>);
+  add({.verb = "list", .summary = "List the tenant's policies."}, BuildPolicyList,
+      Adapt<RenderPolicies>);
+  add({.verb = "get",
+       .positionals = {kId},
+       .flags = {VersionFlag("version", "that version (the current one when absent)", false)},
+       .summary = "Show a policy version: metadata, then the document as JSON."},
+      BuildPolicyGet, Adapt<RenderPolicyVersion>);
+  add({.verb = "versions",
+       .positionals = {kId},
+       .summary = "List the versions of a policy.",
+       .description = "The SHA-256 of each document is shortened to 12 characters; --json has "
+                      "all of it."},
+      BuildPolicyVersions, Adapt<RenderPolicyVersions>);
+  add({.verb = "diff",
+       .positionals = {kId},
+       .flags = {VersionFlag("from", "the version to compare from", true),
+                 VersionFlag("to", "the version to compare to (the current one when absent)",
+                             false)},
+       .summary = "Show what changed between two versions of a policy.",
+       .description = "One line per change: '+ PATH: AFTER' added, '- PATH: BEFORE' removed,\n"
+                      "'~ PATH: BEFORE -> AFTER' changed, '> PATH: FROM -> TO' a rule moved\n"
+                      "in the list (first match wins); values as JSON."},
+      BuildPolicyDiff, Adapt<RenderPolicyDiff>);
+  add({.verb = "rollback",
+       .positionals = {kId},
+       .flags = {VersionFlag("version", "the version whose document becomes current again", true),
+                 CommentFlag()},
+       .summary = "Make an old version's document current again, as a new version (admin key)."},
+      BuildPolicyRollback, Adapt<RenderPolicy>);
+  add({.verb = "delete",
+       .positionals = {kId},
+       .summary = "Delete a policy, its versions and assignments (admin key)."},
+      BuildPolicyDelete, RenderDone<kPolicyDeleted>);
+  add({.verb = "assign",
+       .positionals = {kId},
+       .flags = {{.name = "image",
+                  .type = ArgType::kText,
+                  .value_name = "GLOB",
+                  .help = "agents running an image matching this glob, e.g. 'nginx:*'"},
+                 {.name = "label",
+                  .type = ArgType::kKeyValue,
+                  .value_name = "K=V",
+                  .help = "agents with this label; repeat for several (all must match)",
+                  .repeatable = true},
+                 {.name = "default",
+                  .type = ArgType::kBool,
+                  .help = "every agent no other assignment matches"},
+                 {.name = "priority",
+                  .type = ArgType::kInt,
+                  .value_name = "N",
+                  .help = "-1000000..1000000, default 0: assignments are considered highest "
+                          "first (see 'policy explain')",
+                  .min = -kMaxPriority,
+                  .max = kMaxPriority}},
+       .summary = "Assign a policy to agents by image, labels, or as the default (admin key).",
+       .one_of = {{"image", "label", "default"}}},
+      BuildPolicyAssign, Adapt<RenderPolicyAssignment>);
+  add({.verb = "assignments", .summary = "List the tenant's policy assignments."},
+      BuildPolicyAssignments, Adapt<RenderPolicyAssignments>);
+  add({.verb = "unassign",
+       .positionals = {kAssignmentId},
+       .summary = "Remove a policy assignment (admin key)."},
+      BuildPolicyUnassign, RenderDone<kAssignmentRemoved>);
+  add({.verb = "explain",
+       .positionals = {kAgentId},
+       .summary = "Show which policy an agent gets and why: every assignment considered."},
+      BuildPolicyExplain, Adapt<RenderPolicyExplanation>);
+}
 
 std::vector<Command> MakeCommands() {
   std::vector<Command> c;
@@ -276,6 +536,7 @@ std::vector<Command> MakeCommands() {
                         .summary = "List the tenant's audit log (admin key)."},
                .build = BuildAuditList,
                .render = Adapt<RenderAuditLog>});
+  AddPolicyCommands(c);
   return c;
 }
 

@@ -4,11 +4,17 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 
 namespace portcullis::cli {
 namespace {
 
 constexpr std::size_t kMaxErrorBodyShown = 300;
+// Versions list the first characters of a document's SHA-256, like git's
+// short hashes; --json has all of it.
+constexpr std::size_t kShortHash = 12;
+// The prefix of a document's locations in a request body {"document": ...}.
+constexpr std::string_view kDocumentPointer = "/document";
 
 std::string Hex2(unsigned v) {
   char buf[8];
@@ -104,6 +110,44 @@ StatusOr<std::string> Secret(const Json& obj) {
 Output ListOutput(const Table& table, std::string_view what) {
   if (table.rows() == 0) return {"", "No " + std::string(what) + " found.\n"};
   return {table.ToString(), ""};
+}
+
+// A JSON value as JSON text on one line, sanitized: strings keep their quotes.
+std::string JsonText(const Json& value) {
+  return Sanitize(value.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+// The `fixed` fields of an object first (each shown, "-" when missing), then
+// every other field in the server's order but those in `skip`.
+std::vector<std::pair<std::string, std::string>> ObjectRows(
+    const Json& obj, std::initializer_list<const char*> fixed,
+    std::initializer_list<const char*> skip) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const char* key : fixed)
+    rows.emplace_back(key, FieldCell(obj, key));
+  auto listed = [](std::initializer_list<const char*> keys, const std::string& key) {
+    return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+  };
+  for (const auto& [key, value] : obj.items()) {
+    if (listed(fixed, key) || listed(skip, key)) continue;
+    rows.emplace_back(Sanitize(key), Cell(value));
+  }
+  return rows;
+}
+
+// "web (id 0b6f..., version 3)", or "none" for null.
+std::string PolicyRef(const Json* policy) {
+  if (policy == nullptr || !policy->is_object()) return "none";
+  return FieldCell(*policy, "name") + " (id " + FieldCell(*policy, "id") + ", version " +
+         FieldCell(*policy, "version") + ")";
+}
+
+// "0b6f...: priority 10, image nginx:*", or "none" for null.
+std::string AssignmentRef(const Json* assignment) {
+  if (assignment == nullptr || !assignment->is_object()) return "none";
+  const Json* selector = Field(*assignment, "selector");
+  return FieldCell(*assignment, "id") + ": priority " + FieldCell(*assignment, "priority") + ", " +
+         (selector == nullptr ? "-" : SelectorText(*selector));
 }
 
 }  // namespace
@@ -351,7 +395,218 @@ StatusOr<Output> RenderAuditLog(const Json& reply) {
   return ListOutput(t, "audit log entries");
 }
 
-std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after) {
+StatusOr<Output> RenderPolicyValidation(std::string_view file, const Json& reply) {
+  const Json* valid = Field(reply, "valid");
+  if (valid == nullptr || !valid->is_boolean()) return Unexpected("no \"valid\" boolean");
+  if (!valid->get<bool>()) {
+    return InvalidArgumentError("the policy service found " + Sanitize(file) + " not valid");
+  }
+  Output o;
+  o.out = Sanitize(file) + ": valid\n";
+  if (const Json* summary = Field(reply, "summary"); summary != nullptr && summary->is_object()) {
+    o.out += KeyValues(ObjectRows(*summary, {}, {}));
+  }
+  return o;
+}
+
+StatusOr<Output> RenderPolicy(const Json& reply) {
+  if (!reply.is_object() || Field(reply, "id") == nullptr) return Unexpected("not a policy");
+  return Output{
+      .out = KeyValues(ObjectRows(
+          reply, {"id", "name", "current_version", "created_at", "updated_at"}, {"document"}))};
+}
+
+StatusOr<Output> RenderPolicyVersion(const Json& reply) {
+  const Json* document = Field(reply, "document");
+  if (Field(reply, "id") == nullptr || document == nullptr) {
+    return Unexpected("not a policy with its document");
+  }
+  // "version" is the version's number, or its record: {"version", "created_at",
+  // "created_by", "comment", "sha256", "source_version"}.
+  const Json* version = Field(reply, "version");
+  std::vector<std::pair<std::string, std::string>> rows;
+  if (version != nullptr && version->is_object()) {
+    rows = ObjectRows(reply, {"id", "name"}, {"document", "version", "current_version"});
+    rows.emplace_back("version", FieldCell(*version, "version"));
+    rows.emplace_back("current_version", FieldCell(reply, "current_version"));
+    for (const auto& [key, value] : version->items()) {
+      if (key != "version") rows.emplace_back("version_" + Sanitize(key), Cell(value));
+    }
+  } else {
+    rows = ObjectRows(reply, {"id", "name", "version", "current_version"}, {"document"});
+  }
+  Output o;
+  o.out = KeyValues(rows) + "\n";
+  // Line by line: JSON escapes newlines inside strings, so the lines are the
+  // indentation's, and Sanitize leaves them alone.
+  std::string pretty = document->dump(2, ' ', false, Json::error_handler_t::replace);
+  std::size_t start = 0;
+  while (start <= pretty.size()) {
+    std::size_t end = pretty.find('\n', start);
+    if (end == std::string::npos) end = pretty.size();
+    o.out += Sanitize(std::string_view(pretty).substr(start, end - start)) + "\n";
+    start = end + 1;
+  }
+  return o;
+}
+
+StatusOr<Output> RenderPolicies(const Json& reply) {
+  StatusOr<const Json*> list = ListField(reply, "policies");
+  if (!list.ok()) return list.status();
+  Table t({"ID", "NAME", "VERSION", "UPDATED", "ASSIGNMENTS"});
+  for (const Json& p : **list) {
+    // A count, or the assignments themselves.
+    const Json* a = Field(p, "assignments");
+    std::string assignments =
+        a != nullptr && a->is_array() ? std::to_string(a->size()) : FieldCell(p, "assignments");
+    t.AddRow({FieldCell(p, "id"), FieldCell(p, "name"), FieldCell(p, "current_version"),
+              FieldCell(p, "updated_at"), assignments});
+  }
+  return ListOutput(t, "policies");
+}
+
+StatusOr<Output> RenderPolicyVersions(const Json& reply) {
+  StatusOr<const Json*> list = ListField(reply, "versions");
+  if (!list.ok()) return list.status();
+  Table t({"VERSION", "CREATED", "BY", "COMMENT", "SHA256", "SOURCE"});
+  for (const Json& v : **list) {
+    std::string hash = FieldCell(v, "sha256");
+    if (hash.size() > kShortHash) hash.resize(kShortHash);
+    t.AddRow({FieldCell(v, "version"), FieldCell(v, "created_at"), FieldCell(v, "created_by"),
+              FieldCell(v, "comment"), hash, FieldCell(v, "source_version")});
+  }
+  return ListOutput(t, "versions");
+}
+
+StatusOr<Output> RenderPolicyDiff(const Json& reply) {
+  StatusOr<const Json*> list = ListField(reply, "changes");
+  if (!list.ok()) return list.status();
+  Output o;
+  const Json null;
+  for (const Json& c : **list) {
+    const Json* kind = Field(c, "kind");
+    const Json* before = Field(c, "before");
+    const Json* after = Field(c, "after");
+    std::string path = FieldCell(c, "path");
+    std::string k = kind != nullptr && kind->is_string() ? kind->get<std::string>() : "";
+    if (k == "added") {
+      o.out += "+ " + path + ": " + JsonText(after != nullptr ? *after : null) + "\n";
+    } else if (k == "removed") {
+      o.out += "- " + path + ": " + JsonText(before != nullptr ? *before : null) + "\n";
+    } else {
+      // "moved": a rule's position in the list (first match wins), before and after.
+      std::string sigil = k == "changed" ? "~ " : k == "moved" ? "> " : "? ";
+      std::string what = sigil == "? " ? " (" + Sanitize(k.empty() ? "-" : k) + ")" : "";
+      o.out += sigil + path + what + ": " + JsonText(before != nullptr ? *before : null) + " -> " +
+               JsonText(after != nullptr ? *after : null) + "\n";
+    }
+  }
+  if (o.out.empty()) {
+    o.err = "No changes between version " + FieldCell(reply, "from") + " and version " +
+            FieldCell(reply, "to") + ".\n";
+  }
+  return o;
+}
+
+StatusOr<Output> RenderPolicyAssignment(const Json& reply) {
+  if (!reply.is_object() || Field(reply, "id") == nullptr) return Unexpected("not an assignment");
+  const Json* selector = Field(reply, "selector");
+  return Output{.out = KeyValues({
+                    {"id", FieldCell(reply, "id")},
+                    {"policy_id", FieldCell(reply, "policy_id")},
+                    {"priority", FieldCell(reply, "priority")},
+                    {"selector", selector == nullptr ? "-" : SelectorText(*selector)},
+                    {"created_at", FieldCell(reply, "created_at")},
+                })};
+}
+
+StatusOr<Output> RenderPolicyAssignments(const Json& reply) {
+  StatusOr<const Json*> list = ListField(reply, "assignments");
+  if (!list.ok()) return list.status();
+  Table t({"ID", "POLICY", "PRIORITY", "SELECTOR", "CREATED"});
+  for (const Json& a : **list) {
+    const Json* selector = Field(a, "selector");
+    t.AddRow({FieldCell(a, "id"), FieldCell(a, "policy_id"), FieldCell(a, "priority"),
+              selector == nullptr ? "-" : SelectorText(*selector), FieldCell(a, "created_at")});
+  }
+  return ListOutput(t, "policy assignments");
+}
+
+StatusOr<Output> RenderPolicyExplanation(const Json& reply) {
+  if (!reply.is_object() || Field(reply, "agent_id") == nullptr) {
+    return Unexpected("not a policy explanation");
+  }
+  StatusOr<const Json*> considered = ListField(reply, "considered");
+  if (!considered.ok()) return considered.status();
+  Output o;
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"agent_id", FieldCell(reply, "agent_id")},
+      {"policy", PolicyRef(Field(reply, "policy"))},
+      {"assignment", AssignmentRef(Field(reply, "assignment"))},
+      {"reason", FieldCell(reply, "reason")},
+  };
+  // What else the service says about the agent (its image, labels...).
+  for (auto& row :
+       ObjectRows(reply, {}, {"agent_id", "policy", "assignment", "reason", "considered"})) {
+    rows.push_back(std::move(row));
+  }
+  o.out = KeyValues(rows);
+  if ((*considered)->empty()) {
+    o.out += "\nNo assignments were considered.\n";
+    return o;
+  }
+  Table t({"ASSIGNMENT", "POLICY", "PRIORITY", "SELECTOR", "MATCHED", "WHY"});
+  for (const Json& c : **considered) {
+    // The assignment inline ("assignment_id", "policy_id"...) or as an object.
+    const Json* nested = Field(c, "assignment");
+    const Json& a = nested != nullptr && nested->is_object() ? *nested : c;
+    const Json* selector = Field(a, "selector");
+    const Json* matched = Field(c, "matched");
+    t.AddRow(
+        {FieldCell(a, nested != nullptr ? "id" : "assignment_id"), FieldCell(a, "policy_id"),
+         FieldCell(a, "priority"), selector == nullptr ? "-" : SelectorText(*selector),
+         matched != nullptr && matched->is_boolean() ? (matched->get<bool>() ? "yes" : "no") : "-",
+         FieldCell(c, "why")});
+  }
+  o.out += "\nConsidered:\n" + t.ToString();
+  return o;
+}
+
+std::string SelectorText(const Json& selector) {
+  if (selector.is_object() && selector.size() == 1) {
+    if (const Json* image = Field(selector, "image"); image != nullptr && image->is_string()) {
+      return "image " + Cell(*image);
+    }
+    if (const Json* labels = Field(selector, "labels");
+        labels != nullptr && labels->is_object() && !labels->empty()) {
+      std::string text = "labels ";
+      bool first = true;
+      for (const auto& [key, value] : labels->items()) {
+        text += (first ? "" : ", ") + Sanitize(key) + "=" + Cell(value);
+        first = false;
+      }
+      return text;
+    }
+    if (const Json* d = Field(selector, "default"); d != nullptr && *d == true) return "default";
+  }
+  return Cell(selector);
+}
+
+std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after,
+                           const SourceMap* source) {
+  // "FILE:LINE: /rules/3: " for a location in the document read from a file,
+  // "/comment: " for another one.
+  auto where = [source](const std::string& location) -> std::string {
+    std::string_view loc = location;
+    if (source != nullptr && loc.starts_with(kDocumentPointer) &&
+        (loc.size() == kDocumentPointer.size() || loc[kDocumentPointer.size()] == '/')) {
+      std::string_view inner = loc.substr(kDocumentPointer.size());
+      std::string out = Sanitize(source->Where(inner)) + ": ";
+      if (!inner.empty()) out += Sanitize(inner) + ": ";
+      return out;
+    }
+    return Sanitize(location) + ": ";
+  };
   std::string out = "error: the server answered " + std::to_string(http_status);
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   const Json* err = Field(parsed, "error");
@@ -364,15 +619,19 @@ std::string RenderApiError(int http_status, std::string_view body, std::string_v
     }
     out += "\n";
     if (const Json* loc = Field(*err, "location"); loc != nullptr && loc->is_string()) {
-      out += "  at " + Cell(*loc) + "\n";
+      std::string at = loc->get<std::string>().empty() ? "-: " : where(loc->get<std::string>());
+      at.resize(at.size() - 2);  // without the ": "
+      out += "  at " + at + "\n";
     }
     const Json* details = Field(*err, "details");
     if (details != nullptr && details->is_array() && !details->empty()) {
       out += "  problems:\n";
       for (const Json& d : *details) {
-        std::string loc = FieldCell(d, "location");
-        std::string msg = FieldCell(d, "message");
-        out += "    " + (loc == "-" ? std::string() : loc + ": ") + msg + "\n";
+        const Json* loc = Field(d, "location");
+        bool located =
+            loc != nullptr && loc->is_string() && !loc->get_ref<const std::string&>().empty();
+        out += "    " + (located ? where(loc->get<std::string>()) : std::string()) +
+               FieldCell(d, "message") + "\n";
       }
     }
   } else {
@@ -389,6 +648,11 @@ std::string RenderApiError(int http_status, std::string_view body, std::string_v
       break;
     case 403:
       out += "  hint: this credential may not do that (analyst keys are read-only)\n";
+      break;
+    case 412:
+      out +=
+          "  hint: someone changed it since the version given with --if-version; see 'policy "
+          "versions ID', then retry\n";
       break;
     case 429:
     case 503:

@@ -114,16 +114,22 @@ int ConnectionError(const Endpoint& ep, const Status& status, std::ostream& err)
 
 }  // namespace
 
-StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Credential credential,
-                                   const char* const* envp) {
+StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Service service,
+                                   Credential credential, const char* const* envp) {
   StatusOr<ConfigMap> map = ConfigMap::Load(globals.env_file.value_or(""), envp);
   if (!map.ok()) return InvalidArgumentError(map.status().message());
 
-  std::string server = globals.server.value_or(Get(*map, "PORTCULLIS_SERVER"));
+  std::string server;
+  if (service == Service::kPolicy) {
+    server = globals.policy_server.value_or(Get(*map, "PORTCULLIS_POLICY_SERVER"));
+  }
+  if (server.empty()) server = globals.server.value_or(Get(*map, "PORTCULLIS_SERVER"));
   if (server.empty()) {
     return InvalidArgumentError(
-        "no server: pass --server https://HOST:PORT or set "
-        "PORTCULLIS_SERVER");
+        service == Service::kPolicy
+            ? "no policy server: pass --policy-server (or --server) https://HOST:PORT or set "
+              "PORTCULLIS_POLICY_SERVER (or PORTCULLIS_SERVER)"
+            : "no server: pass --server https://HOST:PORT or set PORTCULLIS_SERVER");
   }
   StatusOr<Endpoint> ep = ParseServerUrl(server, globals.insecure_plaintext);
   if (!ep.ok()) return ep.status();
@@ -165,12 +171,24 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
 
   const Command* cmd = FindCommand(*cl.command);
   if (cmd == nullptr) Fatal("parsed command missing from the command table");
+  // Usage errors were the parser's: what remains is an input file that cannot
+  // be read or is refused, for which the usage would not help.
   StatusOr<ApiRequest> request = cmd->build(cl);
   if (!request.ok()) {
-    err << kProgram << ": " << request.status().message() << "\n" << ShortUsage(cmd->spec);
+    err << kProgram << ": " << Sanitize(request.status().message()) << "\n";
     return kExitUsage;
   }
-  StatusOr<Settings> settings = ResolveSettings(cl.globals, cmd->credential, envp);
+  std::string body;
+  if (request->body.has_value()) {
+    try {
+      body = request->body->dump();
+    } catch (const Json::exception&) {
+      // A NAME or --comment from argv in another encoding than UTF-8.
+      err << kProgram << ": an argument is not valid UTF-8 text\n";
+      return kExitUsage;
+    }
+  }
+  StatusOr<Settings> settings = ResolveSettings(cl.globals, cmd->service, cmd->credential, envp);
   if (!settings.ok()) {
     err << kProgram << ": " << settings.status().message() << "\n"
         << "Run 'portcullisctl --help' for the settings it needs.\n";
@@ -183,7 +201,6 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
   }
 
   std::unique_ptr<Transport> transport = transport_factory(ep);
-  const std::string body = request->body.has_value() ? request->body->dump() : std::string();
   std::string cursor;
   std::set<std::string> seen_cursors;
   std::string raw;  // the body of the only page
@@ -192,10 +209,10 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
   bool more = false;  // a next_cursor was left unfollowed
   for (;;) {
     StatusOr<Reply> r = transport->Send(request->method, Target(*request, ep.base_path, cursor),
-                                        body, settings->credential);
+                                        body, settings->credential, request->headers);
     if (!r.ok()) return ConnectionError(ep, r.status(), err);
     if (r->status < 200 || r->status > 299) {
-      err << RenderApiError(r->status, r->body, r->retry_after);
+      err << RenderApiError(r->status, r->body, r->retry_after, request->source.get());
       return kExitApiError;
     }
     Json page;  // null for an empty body (204)

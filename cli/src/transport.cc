@@ -34,12 +34,14 @@ class HttpTransport final : public Transport {
                  .server_name = endpoint.host}) {}
 
   StatusOr<Reply> Send(const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& bearer) override {
-    std::vector<std::pair<std::string, std::string>> headers = {
+                       const std::string& body, const std::string& bearer,
+                       const Headers& extra) override {
+    Headers headers = {
         {"Accept", "application/json"},
         {"User-Agent", "portcullisctl"},
     };
     if (!bearer.empty()) headers.emplace_back("Authorization", "Bearer " + bearer);
+    headers.insert(headers.end(), extra.begin(), extra.end());
     StatusOr<http::ClientResponse> r = client_.Send(method, target, body, headers);
     if (!r.ok()) return r.status();
     Reply reply;

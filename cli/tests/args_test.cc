@@ -153,7 +153,7 @@ TEST_F(ArgsTest, BooleansTakeNoValue) {
 TEST_F(ArgsTest, CommandWordErrors) {
   EXPECT_EQ(Error({}), "missing command");
   EXPECT_EQ(Error({"--json"}), "missing command");
-  EXPECT_EQ(Error({"policy", "list"}), "unknown command 'policy'");
+  EXPECT_EQ(Error({"frobnicate", "list"}), "unknown command 'frobnicate'");
   EXPECT_EQ(Error({"agent"}), "missing subcommand after 'agent'");
   EXPECT_EQ(cl_.group, "agent");
   EXPECT_EQ(Error({"agent", "delete", kId}), "unknown command 'agent delete'");
@@ -224,6 +224,76 @@ TEST(ValidateValueTest, Types) {
   EXPECT_TRUE(ValidateValue(b, "", "--b").ok());
   FlagSpec t{.name = "t", .type = ArgType::kText};
   EXPECT_FALSE(ValidateValue(t, "", "--t").ok());
+}
+
+TEST_F(ArgsTest, PolicyServerIsAGlobalOption) {
+  ASSERT_TRUE(Parse({"--policy-server", "https://p:8444", "policy", "list"}).ok());
+  EXPECT_EQ(cl_.globals.policy_server, "https://p:8444");
+  EXPECT_EQ(cl_.globals.server, std::nullopt);
+  ASSERT_TRUE(Parse({"policy", "list", "--policy-server=https://q"}).ok());
+  EXPECT_EQ(cl_.globals.policy_server, "https://q");
+  EXPECT_EQ(Error({"policy", "list", "--policy-server", "a", "--policy-server", "b"}),
+            "option --policy-server given more than once");
+}
+
+TEST_F(ArgsTest, RepeatableLabels) {
+  ASSERT_TRUE(
+      Parse({"policy", "assign", kId, "--label", "env=prod", "--label", "tier=web=1"}).ok());
+  EXPECT_EQ(cl_.Values("label"), (std::vector<std::string>{"env=prod", "tier=web=1"}));
+  EXPECT_EQ(cl_.Value("label"), "env=prod");
+  EXPECT_EQ(cl_.Values("priority"), std::vector<std::string>{});
+  EXPECT_EQ(Error({"policy", "assign", kId, "--label", "env=prod", "--label", "env=dev"}),
+            "option --label repeats the key 'env'");
+  EXPECT_EQ(Error({"policy", "assign", kId, "--label", "env=prod", "--label", "tier"}),
+            "--label must be KEY=VALUE, got 'tier'");
+  // Values() of a flag that may be given once.
+  ASSERT_TRUE(Parse({"policy", "assign", kId, "--image", "nginx:*", "--priority", "-5"}).ok());
+  EXPECT_EQ(cl_.Values("image"), std::vector<std::string>{"nginx:*"});
+  EXPECT_EQ(cl_.Int("priority"), -5);
+  EXPECT_EQ(Error({"policy", "assign", kId, "--image", "a", "--image", "b"}),
+            "option --image given more than once");
+}
+
+TEST_F(ArgsTest, ExactlyOneSelector) {
+  EXPECT_EQ(Error({"policy", "assign", kId}), "missing one of --image, --label, --default");
+  EXPECT_EQ(Error({"policy", "assign", kId, "--image", "x", "--default"}),
+            "only one of --image, --label, --default may be given, got --image, --default");
+  EXPECT_EQ(Error({"policy", "assign", kId, "--label", "a=1", "--label", "b=2", "--default"}),
+            "only one of --image, --label, --default may be given, got --label, --default");
+  EXPECT_EQ(Error({"policy", "assign", kId, "--default"}), "");
+  EXPECT_EQ(Error({"policy", "assign", kId, "--default", "--priority", "1000001"}),
+            "--priority must be in -1000000..1000000, got '1000001'");
+}
+
+TEST_F(ArgsTest, PolicyCommands) {
+  EXPECT_EQ(Error({"policy", "create"}), "missing required option --file FILE");
+  EXPECT_EQ(Error({"policy", "update", "web", "--file", "w.yaml"}).substr(0, 19),
+            "ID must be an id li");
+  EXPECT_EQ(Error({"policy", "get", kId, "--version", "0"}),
+            "--version must be in 1..2147483647, got '0'");
+  EXPECT_EQ(Error({"policy", "diff", kId, "--to", "1"}), "missing required option --from N");
+  EXPECT_EQ(Error({"policy", "diff", kId, "--from", "1"}), "");
+  EXPECT_EQ(Error({"policy", "rollback", kId}), "missing required option --version N");
+  EXPECT_THAT(Error({"policy", "unassign", "x"}), HasSubstr("ASSIGNMENT_ID must be an id"));
+  EXPECT_THAT(Error({"policy", "explain", "x"}), HasSubstr("AGENT_ID must be an id"));
+  EXPECT_EQ(Error({"policy", "update", kId, "--file", "w.yaml", "--if-version", "3", "--comment",
+                   "tighten"}),
+            "");
+  EXPECT_EQ(cl_.Int("if-version"), 3);
+}
+
+TEST_F(ArgsTest, OneOfGroupsInTheSynopsis) {
+  const CommandSpec* assign = nullptr;
+  for (const CommandSpec* s : specs_) {
+    if (s->group == "policy" && s->verb == "assign") assign = s;
+  }
+  ASSERT_NE(assign, nullptr);
+  EXPECT_EQ(CommandSynopsis(*assign),
+            "policy assign ID (--image GLOB | --label K=V... | --default) [--priority N]");
+  EXPECT_THAT(CommandUsage(*assign), HasSubstr("  --label K=V...   agents with this label"));
+  EXPECT_THAT(ProgramUsage(specs_), HasSubstr("PORTCULLIS_POLICY_SERVER"));
+  EXPECT_THAT(ProgramUsage(specs_), HasSubstr("--policy-server URL"));
+  EXPECT_THAT(GroupUsage(specs_, "policy"), HasSubstr("policy unassign ASSIGNMENT_ID"));
 }
 
 }  // namespace

@@ -5,12 +5,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+
+#include "portcullis/common/ids.h"
 
 namespace portcullis::cli {
 namespace {
 
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
 constexpr char kId[] = "0b6f2c1e-8d3a-4f51-9c2e-5a7d9e4b1c03";
+constexpr char kOtherId[] = "6c1f0a2b-3d4e-4f50-8a9b-0c1d2e3f4a5b";
 
 struct Built {
   const Command* command = nullptr;
@@ -44,7 +52,7 @@ TEST(CommandsTest, TableIsComplete) {
     EXPECT_FALSE(c.spec.summary.empty());
     EXPECT_EQ(FindCommand(c.spec), &c);
   }
-  EXPECT_EQ(names.size(), 13u);
+  EXPECT_EQ(names.size(), 26u);
   EXPECT_EQ(CommandSpecs().size(), Commands().size());
 }
 
@@ -133,6 +141,138 @@ TEST(CommandsTest, TargetAddsBasePathAndCursor) {
   EXPECT_EQ(Target(b.request, "/portcullis", "eyJhIjoxfQ+/="),
             "/portcullis/v1/agents?limit=2&cursor=eyJhIjoxfQ%2B/=");
   EXPECT_EQ(Target(Build({"image", "list"}).request, "", "c1"), "/v1/images?cursor=c1");
+}
+
+// Policy files written to a scratch directory.
+class PolicyCommandsTest : public ::testing::Test {
+ protected:
+  PolicyCommandsTest()
+      : dir_(fs::temp_directory_path() / ("portcullisctl-cmd-" + Uuid::Random().ToString())) {
+    fs::create_directories(dir_);
+    yaml_ = Write("web.yaml", "name: web\nrules:\n  - type: file\n    action: deny\n");
+    json_ = Write("web.json", R"({"name": "db", "rules": []})");
+  }
+  ~PolicyCommandsTest() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::string p = (dir_ / name).string();
+    std::ofstream(p) << content;
+    return p;
+  }
+  // The build error of a command line that parses.
+  Status BuildError(std::vector<std::string> argv) {
+    CommandLine cl;
+    Status s = ParseCommandLine(argv, CommandSpecs(), &cl);
+    EXPECT_TRUE(s.ok()) << s;
+    if (!s.ok()) return s;
+    StatusOr<ApiRequest> r = FindCommand(*cl.command)->build(cl);
+    return r.ok() ? OkStatus() : r.status();
+  }
+
+  fs::path dir_;
+  std::string yaml_;
+  std::string json_;
+};
+
+TEST_F(PolicyCommandsTest, AllTalkToThePolicyServiceWithAnApiKey) {
+  int policy_commands = 0;
+  for (const Command& c : Commands()) {
+    EXPECT_EQ(c.service == Service::kPolicy, c.spec.group == "policy") << c.spec.verb;
+    if (c.spec.group != "policy") continue;
+    ++policy_commands;
+    EXPECT_EQ(c.credential, Credential::kApiKey);
+    EXPECT_FALSE(c.returns_secret);
+  }
+  EXPECT_EQ(policy_commands, 13);
+}
+
+TEST_F(PolicyCommandsTest, ValidateSendsTheYamlDocumentAsJson) {
+  Built b = Build({"policy", "validate", "--file", yaml_});
+  EXPECT_EQ(b.request.method, "POST");
+  EXPECT_EQ(b.request.path, "/v1/policies/validate");
+  EXPECT_EQ(b.request.body->dump(),
+            R"({"document":{"name":"web","rules":[{"type":"file","action":"deny"}]}})");
+  ASSERT_NE(b.request.source, nullptr);
+  EXPECT_EQ(b.request.source->file, yaml_);
+  EXPECT_EQ(b.request.source->LineOf("/rules/0/action"), 4);
+  EXPECT_TRUE(b.request.headers.empty());
+}
+
+TEST_F(PolicyCommandsTest, CreateAndUpdate) {
+  Built create = Build({"policy", "create", "--file", json_, "--comment", "first cut"});
+  EXPECT_EQ(create.request.method, "POST");
+  EXPECT_EQ(create.request.path, "/v1/policies");
+  EXPECT_EQ(create.request.body->dump(),
+            R"({"document":{"name":"db","rules":[]},"comment":"first cut"})");
+  EXPECT_EQ(create.request.source->LineOf("/rules"), 1);
+
+  Built update = Build({"policy", "update", kId, "--file", yaml_});
+  EXPECT_EQ(update.request.method, "PUT");
+  EXPECT_EQ(update.request.path, std::string("/v1/policies/") + kId);
+  EXPECT_FALSE(update.request.body->contains("comment"));
+  EXPECT_TRUE(update.request.headers.empty());
+
+  Built guarded = Build({"policy", "update", kId, "--file", yaml_, "--if-version", "7"});
+  EXPECT_EQ(guarded.request.headers,
+            (std::vector<std::pair<std::string, std::string>>{{"If-Match", "\"7\""}}));
+}
+
+TEST_F(PolicyCommandsTest, FileProblemsAreBuildErrors) {
+  std::string bad = Write("bad.yaml", "name: web\nname: db\n");
+  EXPECT_EQ(BuildError({"policy", "validate", "--file", bad}).message(),
+            bad + ":2: duplicate key \"name\" (first on line 1)");
+  EXPECT_THAT(BuildError({"policy", "create", "--file", (dir_ / "none.yaml").string()}).message(),
+              HasSubstr("cannot read policy file"));
+}
+
+TEST_F(PolicyCommandsTest, ReadCommands) {
+  Built list = Build({"policy", "list"});
+  EXPECT_EQ(Target(list.request, "", ""), "/v1/policies");
+  EXPECT_EQ(list.request.list_field, "policies");
+  EXPECT_FALSE(list.request.paginated);
+  EXPECT_EQ(TargetOf({"policy", "get", kId}), std::string("/v1/policies/") + kId);
+  EXPECT_EQ(TargetOf({"policy", "get", kId, "--version", "3"}),
+            std::string("/v1/policies/") + kId + "?version=3");
+  EXPECT_EQ(TargetOf({"policy", "versions", kId}),
+            std::string("/v1/policies/") + kId + "/versions");
+  EXPECT_EQ(TargetOf({"policy", "diff", kId, "--to", "4", "--from", "2"}),
+            std::string("/v1/policies/") + kId + "/diff?from=2&to=4");
+  EXPECT_EQ(TargetOf({"policy", "diff", kId, "--from", "2"}),
+            std::string("/v1/policies/") + kId + "/diff?from=2");
+  EXPECT_EQ(TargetOf({"policy", "assignments"}), "/v1/policy-assignments");
+  Built explain = Build({"policy", "explain", kOtherId});
+  EXPECT_EQ(explain.request.method, "GET");
+  EXPECT_EQ(explain.request.path, std::string("/v1/agents/") + kOtherId + "/policy/explain");
+  EXPECT_EQ(explain.request.source, nullptr);
+}
+
+TEST_F(PolicyCommandsTest, RollbackAndDelete) {
+  Built rollback = Build({"policy", "rollback", kId, "--version", "2"});
+  EXPECT_EQ(rollback.request.method, "POST");
+  EXPECT_EQ(rollback.request.path, std::string("/v1/policies/") + kId + "/rollback");
+  EXPECT_EQ(rollback.request.body->dump(), R"({"version":2})");
+  EXPECT_EQ(Build({"policy", "rollback", kId, "--version", "2", "--comment", "bad deploy"})
+                .request.body->dump(),
+            R"({"version":2,"comment":"bad deploy"})");
+  Built del = Build({"policy", "delete", kId});
+  EXPECT_EQ(del.request.method, "DELETE");
+  EXPECT_EQ(del.request.path, std::string("/v1/policies/") + kId);
+  EXPECT_FALSE(del.request.body.has_value());
+}
+
+TEST_F(PolicyCommandsTest, AssignSelectors) {
+  Built image = Build({"policy", "assign", kId, "--image", "nginx:*"});
+  EXPECT_EQ(image.request.method, "POST");
+  EXPECT_EQ(image.request.path, std::string("/v1/policies/") + kId + "/assignments");
+  EXPECT_EQ(image.request.body->dump(), R"({"priority":0,"selector":{"image":"nginx:*"}})");
+  EXPECT_EQ(Build({"policy", "assign", kId, "--label", "env=prod", "--label", "tier=a=b",
+                   "--priority", "10"})
+                .request.body->dump(),
+            R"({"priority":10,"selector":{"labels":{"env":"prod","tier":"a=b"}}})");
+  EXPECT_EQ(Build({"policy", "assign", kId, "--default", "--priority", "-1"}).request.body->dump(),
+            R"({"priority":-1,"selector":{"default":true}})");
+  Built unassign = Build({"policy", "unassign", kOtherId});
+  EXPECT_EQ(unassign.request.method, "DELETE");
+  EXPECT_EQ(unassign.request.path, std::string("/v1/policy-assignments/") + kOtherId);
 }
 
 }  // namespace

@@ -257,5 +257,271 @@ TEST(RenderApiErrorTest, HintsAndOddBodies) {
               HasSubstr("bad \\x1b[2J"));
 }
 
+TEST(RenderPolicyTest, Validation) {
+  auto out = RenderPolicyValidation(
+      "web.yaml", J(R"({"valid": true, "summary": {"name": "web", "mode": "enforcing",
+                       "rules": 3, "hardening": ["deny-ptrace"]}})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->out,
+            "web.yaml: valid\n"
+            "name:       web\n"
+            "mode:       enforcing\n"
+            "rules:      3\n"
+            "hardening:  [\"deny-ptrace\"]\n");
+  EXPECT_EQ(RenderPolicyValidation("w.json", J(R"({"valid": true})"))->out, "w.json: valid\n");
+  EXPECT_EQ(RenderPolicyValidation("w.json", J(R"({"valid": false})")).status().message(),
+            "the policy service found w.json not valid");
+  EXPECT_EQ(RenderPolicyValidation("w.json", J(R"({"ok": true})")).status().code(),
+            StatusCode::kInternal);
+}
+
+TEST(RenderPolicyTest, PolicyObjectFixedFieldsThenTheRest) {
+  auto out = RenderPolicy(J(R"({"id": "p1", "updated_at": "2024-05-02T10:00:00Z",
+      "name": "web", "current_version": 2, "created_at": "2024-05-01T10:00:00Z",
+      "created_by": "k1", "document": {"rules": []}, "note": "x\u001by"})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->out,
+            "id:               p1\n"
+            "name:             web\n"
+            "current_version:  2\n"
+            "created_at:       2024-05-01T10:00:00Z\n"
+            "updated_at:       2024-05-02T10:00:00Z\n"
+            "created_by:       k1\n"
+            "note:             x\\x1by\n");
+  EXPECT_EQ(RenderPolicy(J("[]")).status().code(), StatusCode::kInternal);
+}
+
+TEST(RenderPolicyTest, VersionWithItsDocumentAsIndentedJson) {
+  auto out = RenderPolicyVersion(J(R"({"id": "p1", "name": "web", "version": 1,
+      "current_version": 2, "created_at": "2024-05-01T10:00:00Z",
+      "document": {"name": "web", "rules": [{"id": "a\u001b[2J", "paths": ["/etc/shadow"]}]}})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->out,
+            "id:               p1\n"
+            "name:             web\n"
+            "version:          1\n"
+            "current_version:  2\n"
+            "created_at:       2024-05-01T10:00:00Z\n"
+            "\n"
+            "{\n"
+            "  \"name\": \"web\",\n"
+            "  \"rules\": [\n"
+            "    {\n"
+            "      \"id\": \"a\\u001b[2J\",\n"
+            "      \"paths\": [\n"
+            "        \"/etc/shadow\"\n"
+            "      ]\n"
+            "    }\n"
+            "  ]\n"
+            "}\n");
+  EXPECT_EQ(RenderPolicyVersion(J(R"({"id": "p1"})")).status().code(), StatusCode::kInternal);
+
+  // The version as its record rather than its number.
+  auto record = RenderPolicyVersion(J(R"({"id": "p1", "name": "web", "current_version": 2,
+      "created_at": "c", "updated_at": "u", "assignments": 1,
+      "version": {"version": 1, "created_at": "v", "created_by": "k1", "comment": null,
+                  "sha256": "ab", "source_version": null},
+      "document": {}})"));
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->out,
+            "id:                      p1\n"
+            "name:                    web\n"
+            "created_at:              c\n"
+            "updated_at:              u\n"
+            "assignments:             1\n"
+            "version:                 1\n"
+            "current_version:         2\n"
+            "version_created_at:      v\n"
+            "version_created_by:      k1\n"
+            "version_comment:         -\n"
+            "version_sha256:          ab\n"
+            "version_source_version:  -\n"
+            "\n"
+            "{}\n");
+}
+
+TEST(RenderPolicyTest, ListsOfPoliciesVersionsAndAssignments) {
+  auto policies = RenderPolicies(J(R"({"policies": [
+      {"id": "p1", "name": "web", "current_version": 3, "updated_at": "2024-05-02T10:00:00Z",
+       "assignments": 2},
+      {"id": "p2", "name": "db", "current_version": 1, "updated_at": "2024-05-01T10:00:00Z",
+       "assignments": [{"id": "a1"}]}]})"));
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  EXPECT_EQ(policies->out,
+            "ID   NAME   VERSION   UPDATED                ASSIGNMENTS\n"
+            "p1   web    3         2024-05-02T10:00:00Z   2\n"
+            "p2   db     1         2024-05-01T10:00:00Z   1\n");
+  EXPECT_EQ(RenderPolicies(J(R"({"policies": []})"))->err, "No policies found.\n");
+
+  auto versions = RenderPolicyVersions(J(R"({"versions": [
+      {"version": 2, "created_at": "2024-05-02T10:00:00Z", "created_by": "k1",
+       "comment": "roll back", "sha256": "0123456789abcdef0123", "source_version": 1},
+      {"version": 1, "created_at": "2024-05-01T10:00:00Z", "created_by": "k1",
+       "comment": null, "sha256": "fedcba9876543210fedc", "source_version": null}]})"));
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  EXPECT_EQ(versions->out,
+            "VERSION   CREATED                BY   COMMENT     SHA256         SOURCE\n"
+            "2         2024-05-02T10:00:00Z   k1   roll back   0123456789ab   1\n"
+            "1         2024-05-01T10:00:00Z   k1   -           fedcba987654   -\n");
+
+  auto assignments = RenderPolicyAssignments(J(R"({"assignments": [
+      {"id": "a1", "policy_id": "p1", "priority": 10, "selector": {"image": "nginx:*"},
+       "created_at": "2024-05-01T10:00:00Z"},
+      {"id": "a2", "policy_id": "p1", "priority": 0,
+       "selector": {"labels": {"env": "prod", "tier": "web"}}, "created_at": "x"},
+      {"id": "a3", "policy_id": "p2", "priority": -1, "selector": {"default": true},
+       "created_at": "y"}]})"));
+  ASSERT_TRUE(assignments.ok()) << assignments.status();
+  EXPECT_EQ(assignments->out,
+            "ID   POLICY   PRIORITY   SELECTOR                    CREATED\n"
+            "a1   p1       10         image nginx:*               2024-05-01T10:00:00Z\n"
+            "a2   p1       0          labels env=prod, tier=web   x\n"
+            "a3   p2       -1         default                     y\n");
+}
+
+TEST(RenderPolicyTest, SelectorText) {
+  EXPECT_EQ(SelectorText(J(R"({"image": "nginx:*"})")), "image nginx:*");
+  EXPECT_EQ(SelectorText(J(R"({"labels": {"b": "2", "a": "1"}})")), "labels b=2, a=1");
+  EXPECT_EQ(SelectorText(J(R"({"default": true})")), "default");
+  EXPECT_EQ(SelectorText(J(R"({"default": false})")), R"({"default":false})");
+  EXPECT_EQ(SelectorText(J(R"({"image": "a", "default": true})")),
+            R"({"image":"a","default":true})");
+  EXPECT_EQ(SelectorText(J(R"({"image": "x\u001b"})")), "image x\\x1b");
+}
+
+TEST(RenderPolicyTest, DiffOneLinePerChange) {
+  auto out = RenderPolicyDiff(J(R"({"from": 1, "to": 2, "changes": [
+      {"path": "/rules/no-shadow/action", "kind": "changed", "before": "deny",
+       "after": "monitor"},
+      {"path": "/rules/no-shadow/paths/2", "kind": "added", "before": null,
+       "after": "/root/"},
+      {"path": "/hardening", "kind": "removed", "before": ["deny-ptrace"], "after": null},
+      {"path": "/name\u001b", "kind": "changed", "before": 1, "after": {"a": "\u202e"}}]})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->out,
+            "~ /rules/no-shadow/action: \"deny\" -> \"monitor\"\n"
+            "+ /rules/no-shadow/paths/2: \"/root/\"\n"
+            "- /hardening: [\"deny-ptrace\"]\n"
+            "~ /name\\x1b: 1 -> {\"a\":\"\\u202e\"}\n");
+  EXPECT_EQ(out->err, "");
+  auto none = RenderPolicyDiff(J(R"({"from": 3, "to": 3, "changes": []})"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->out, "");
+  EXPECT_EQ(none->err, "No changes between version 3 and version 3.\n");
+  // A rule moved in the list (positions), and a kind this client does not know.
+  auto other = RenderPolicyDiff(J(R"({"from": 1, "to": 2, "changes": [
+      {"path": "/rules/no-shadow", "kind": "moved", "before": 2, "after": 0},
+      {"path": "/x", "kind": "renamed\u001b", "before": "a", "after": "b"}]})"));
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->out,
+            "> /rules/no-shadow: 2 -> 0\n"
+            "? /x (renamed\\x1b): \"a\" -> \"b\"\n");
+  EXPECT_EQ(RenderPolicyDiff(J(R"({"changes": 3})")).status().code(), StatusCode::kInternal);
+}
+
+TEST(RenderPolicyTest, AssignmentCreated) {
+  auto out = RenderPolicyAssignment(J(R"({"id": "a1", "policy_id": "p1", "priority": 5,
+      "selector": {"labels": {"env": "prod"}}, "created_at": "2024-05-01T10:00:00Z"})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->out,
+            "id:          a1\n"
+            "policy_id:   p1\n"
+            "priority:    5\n"
+            "selector:    labels env=prod\n"
+            "created_at:  2024-05-01T10:00:00Z\n");
+}
+
+TEST(RenderPolicyTest, Explanation) {
+  auto out = RenderPolicyExplanation(J(R"({"agent_id": "g1",
+      "policy": {"id": "p1", "name": "web", "version": 3},
+      "assignment": {"id": "a1", "policy_id": "p1", "priority": 10,
+                     "selector": {"image": "nginx:*"}},
+      "reason": "highest-priority matching assignment",
+      "considered": [
+        {"assignment_id": "a1", "policy_id": "p1", "priority": 10,
+         "selector": {"image": "nginx:*"}, "matched": true, "why": "image nginx:1.25 matches"},
+        {"assignment_id": "a3", "policy_id": "p2", "priority": 0, "selector": {"default": true},
+         "matched": false, "why": "a higher priority matched"}]})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(
+      out->out,
+      "agent_id:    g1\n"
+      "policy:      web (id p1, version 3)\n"
+      "assignment:  a1: priority 10, image nginx:*\n"
+      "reason:      highest-priority matching assignment\n"
+      "\n"
+      "Considered:\n"
+      "ASSIGNMENT   POLICY   PRIORITY   SELECTOR        MATCHED   WHY\n"
+      "a1           p1       10         image nginx:*   yes       image nginx:1.25 matches\n"
+      "a3           p2       0          default         no        a higher priority matched\n");
+
+  auto none = RenderPolicyExplanation(J(R"({"agent_id": "g1", "policy": null,
+      "assignment": null, "reason": "no assignment matches", "considered": []})"));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->out,
+            "agent_id:    g1\n"
+            "policy:      none\n"
+            "assignment:  none\n"
+            "reason:      no assignment matches\n"
+            "\n"
+            "No assignments were considered.\n");
+  EXPECT_EQ(RenderPolicyExplanation(J(R"({"agent_id": "g1"})")).status().code(),
+            StatusCode::kInternal);
+
+  // Considered assignments as objects of their own, and more about the agent.
+  auto nested = RenderPolicyExplanation(J(R"({"agent_id": "g1", "image_name": "nginx:1.25",
+      "labels": {"env": "prod"}, "policy": null, "assignment": null, "reason": "none matches",
+      "considered": [{"assignment": {"id": "a1", "policy_id": "p1", "policy_name": "web",
+                      "priority": 10, "selector": {"image": "redis*"}},
+                      "matched": false, "why": "image nginx:1.25 does not match"}]})"));
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  EXPECT_EQ(nested->out,
+            "agent_id:    g1\n"
+            "policy:      none\n"
+            "assignment:  none\n"
+            "reason:      none matches\n"
+            "image_name:  nginx:1.25\n"
+            "labels:      {\"env\":\"prod\"}\n"
+            "\n"
+            "Considered:\n"
+            "ASSIGNMENT   POLICY   PRIORITY   SELECTOR       MATCHED   WHY\n"
+            "a1           p1       10         image redis*   no        image nginx:1.25 does not "
+            "match\n");
+}
+
+TEST(RenderApiErrorTest, DocumentLocationsBecomeFileLines) {
+  SourceMap source{.file = "web.yaml",
+                   .lines = {{"", 1}, {"/rules", 4}, {"/rules/0", 5}, {"/rules/0/paths", 7}}};
+  const char* body = R"j({"error": {"code": "invalid_argument",
+      "message": "the policy has 3 problems", "location": "/document/rules/0",
+      "details": [{"location": "/document/rules/0/paths/1", "message": "must be absolute"},
+                  {"location": "/document", "message": "no rules"},
+                  {"location": "/documents", "message": "not the document"},
+                  {"location": "/comment", "message": "too long"},
+                  {"message": "somewhere"}]}})j";
+  EXPECT_EQ(RenderApiError(400, body, "", &source),
+            "error: the server answered 400 invalid_argument: the policy has 3 problems\n"
+            "  at web.yaml:5: /rules/0\n"
+            "  problems:\n"
+            "    web.yaml:7: /rules/0/paths/1: must be absolute\n"
+            "    web.yaml:1: no rules\n"
+            "    /documents: not the document\n"
+            "    /comment: too long\n"
+            "    somewhere\n");
+  // Without a file, the pointers as they came.
+  EXPECT_THAT(RenderApiError(400, body, ""), HasSubstr("    /document/rules/0/paths/1: must be"));
+  // A file without lines (or a pointer it does not know) shows the file alone.
+  SourceMap bare{.file = "w.json"};
+  EXPECT_THAT(RenderApiError(400, body, "", &bare),
+              HasSubstr("    w.json: /rules/0/paths/1: must be absolute\n"));
+}
+
+TEST(RenderApiErrorTest, PreconditionFailedHint) {
+  EXPECT_THAT(RenderApiError(412, R"({"error":{"code":"failed_precondition",
+                  "message":"policy is at version 4, not 3"}})",
+                             ""),
+              HasSubstr("hint: someone changed it since the version given with --if-version"));
+}
+
 }  // namespace
 }  // namespace portcullis::cli

@@ -29,6 +29,7 @@ struct SentRequest {
   std::string target;
   std::string body;
   std::string bearer;
+  Headers headers;
 };
 
 // Replies from a script, in order; records what was sent.
@@ -41,8 +42,9 @@ class FakeTransport : public Transport {
   };
   explicit FakeTransport(Shared* shared) : shared_(shared) {}
   StatusOr<Reply> Send(const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& bearer) override {
-    shared_->sent.push_back({method, target, body, bearer});
+                       const std::string& body, const std::string& bearer,
+                       const Headers& headers) override {
+    shared_->sent.push_back({method, target, body, bearer, headers});
     if (shared_->replies.empty()) return InternalError("no scripted reply left");
     StatusOr<Reply> r = shared_->replies.front();
     shared_->replies.pop_front();
@@ -355,6 +357,136 @@ TEST_F(RunnerTest, ServerUrlWithPrefixAndIpv6) {
   EXPECT_EQ(shared_.endpoints.back().host, "::1");
   EXPECT_EQ(shared_.endpoints.back().port, 9443);
   EXPECT_EQ(shared_.sent.back().target, "/portcullis/v1/images");
+}
+
+TEST_F(RunnerTest, PolicyCommandsGoToThePolicyServer) {
+  // Unset: the registry's URL (one gateway in front of both).
+  Script(JsonReply(200, R"({"policies":[]})"));
+  ASSERT_EQ(Run({"policy", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "registry.example");
+  EXPECT_EQ(shared_.sent.back().target, "/v1/policies");
+  EXPECT_EQ(shared_.sent.back().bearer, kApiKey);
+  EXPECT_EQ(err_.str(), "No policies found.\n");
+
+  SetEnv({"PORTCULLIS_SERVER=https://registry.example:8443",
+          "PORTCULLIS_POLICY_SERVER=https://policy.example:8444/api", "PORTCULLIS_TLS_CA=" + ca_,
+          std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(JsonReply(200, R"({"policies":[]})"));
+  ASSERT_EQ(Run({"policy", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "policy.example");
+  EXPECT_EQ(shared_.endpoints.back().port, 8444);
+  EXPECT_EQ(shared_.sent.back().target, "/api/v1/policies");
+  // The registry's commands do not use it.
+  Script(JsonReply(200, R"({"images":[]})"));
+  ASSERT_EQ(Run({"image", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "registry.example");
+  // The flag wins over the variable; --server does not (the variable is set).
+  Script(JsonReply(200, R"({"policies":[]})"));
+  ASSERT_EQ(Run({"--policy-server", "https://flag:1", "policy", "list"}), kExitOk);
+  EXPECT_EQ(shared_.endpoints.back().host, "flag");
+  Script(JsonReply(200, R"({"policies":[]})"));
+  ASSERT_EQ(Run({"--server", "https://other:2", "policy", "list"}), kExitOk);
+  EXPECT_EQ(shared_.endpoints.back().host, "policy.example");
+
+  SetEnv({"PORTCULLIS_TLS_CA=" + ca_, std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  EXPECT_EQ(Run({"policy", "list"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no policy server: pass --policy-server (or --server)"));
+}
+
+TEST_F(RunnerTest, ValidateShowsTheServersProblemsAtTheirYamlLines) {
+  std::string file = dir_.Write("web.yaml",
+                                "name: web\n"
+                                "rules:\n"
+                                "  - type: file\n"
+                                "    action: block\n"
+                                "    paths:\n"
+                                "      - etc/shadow\n");
+  Script(JsonReply(400, R"({"error":{"code":"invalid_argument",
+      "message":"the document has 3 problems","location":"/document/rules/0/action",
+      "details":[{"location":"/document/rules/0/action","message":"must be allow, deny or monitor"},
+                 {"location":"/document/rules/0/paths/0","message":"must be absolute"},
+                 {"location":"/document/rules/0/operations","message":"is required"}]}})"));
+  EXPECT_EQ(Run({"policy", "validate", "--file", file}), kExitApiError);
+  ASSERT_EQ(shared_.sent.size(), 1u);
+  EXPECT_EQ(shared_.sent[0].method, "POST");
+  EXPECT_EQ(shared_.sent[0].target, "/v1/policies/validate");
+  EXPECT_EQ(shared_.sent[0].body,
+            R"({"document":{"name":"web","rules":[{"type":"file","action":"block",)"
+            R"("paths":["etc/shadow"]}]}})");
+  EXPECT_EQ(err_.str(),
+            "error: the server answered 400 invalid_argument: the document has 3 problems\n"
+            "  at " +
+                file +
+                ":4: /rules/0/action\n"
+                "  problems:\n"
+                "    " +
+                file +
+                ":4: /rules/0/action: must be allow, deny or monitor\n"
+                "    " +
+                file +
+                ":6: /rules/0/paths/0: must be absolute\n"
+                "    " +
+                file + ":3: /rules/0/operations: is required\n");
+  EXPECT_EQ(out_.str(), "");
+
+  Script(JsonReply(200, R"({"valid":true,"summary":{"rules":1}})"));
+  ASSERT_EQ(Run({"policy", "validate", "--file", file}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), file + ": valid\nrules:  1\n");
+}
+
+TEST_F(RunnerTest, ARefusedPolicyFileIsExit2WithoutARequest) {
+  std::string file = dir_.Write("dup.yaml", "name: web\nrules: []\nname: db\n");
+  EXPECT_EQ(Run({"policy", "create", "--file", file}), kExitUsage);
+  EXPECT_EQ(err_.str(),
+            "portcullisctl: " + file + ":3: duplicate key \"name\" (first on line 1)\n");
+  EXPECT_EQ(Run({"policy", "create", "--file", "/nonexistent/p.yaml"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("cannot read policy file '/nonexistent/p.yaml'"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("Usage:")));
+  EXPECT_TRUE(shared_.sent.empty());
+  EXPECT_TRUE(shared_.endpoints.empty());
+}
+
+TEST_F(RunnerTest, UpdateIfVersionSendsIfMatchAnd412Explains) {
+  std::string file = dir_.Write("web.json", R"({"name":"web","rules":[]})");
+  Script(JsonReply(412, R"({"error":{"code":"failed_precondition",
+      "message":"the policy is at version 5"}})"));
+  EXPECT_EQ(Run({"policy", "update", kId, "--file", file, "--if-version", "4", "--comment", "x"}),
+            kExitApiError);
+  ASSERT_EQ(shared_.sent.size(), 1u);
+  EXPECT_EQ(shared_.sent[0].method, "PUT");
+  EXPECT_EQ(shared_.sent[0].target, std::string("/v1/policies/") + kId);
+  EXPECT_EQ(shared_.sent[0].headers, (Headers{{"If-Match", "\"4\""}}));
+  EXPECT_EQ(shared_.sent[0].body, R"({"document":{"name":"web","rules":[]},"comment":"x"})");
+  EXPECT_THAT(err_.str(), HasSubstr("412 failed_precondition: the policy is at version 5\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("hint: someone changed it"));
+
+  Script(JsonReply(200, R"({"id":"p1","name":"web","current_version":6,"created_at":"a",
+      "updated_at":"b"})"));
+  ASSERT_EQ(Run({"policy", "update", kId, "--file", file}), kExitOk) << err_.str();
+  EXPECT_TRUE(shared_.sent.back().headers.empty());
+  EXPECT_EQ(out_.str(),
+            "id:               p1\n"
+            "name:             web\n"
+            "current_version:  6\n"
+            "created_at:       a\n"
+            "updated_at:       b\n");
+}
+
+TEST_F(RunnerTest, PolicyDeleteAndUnassignHaveNoBody) {
+  Script(Reply{.status = 204});
+  ASSERT_EQ(Run({"policy", "delete", kId}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("Deleted policy ") + kId + ".\n");
+  EXPECT_EQ(shared_.sent.back().method, "DELETE");
+  Script(Reply{.status = 204});
+  ASSERT_EQ(Run({"policy", "unassign", kId}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("Removed policy assignment ") + kId + ".\n");
+  EXPECT_EQ(shared_.sent.back().target, std::string("/v1/policy-assignments/") + kId);
+}
+
+TEST_F(RunnerTest, ArgumentsThatAreNotUtf8AreRefusedNotFatal) {
+  EXPECT_EQ(Run({"key", "create", "caf\xe9", "--role", "admin"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("an argument is not valid UTF-8 text"));
+  EXPECT_TRUE(shared_.sent.empty());
 }
 
 }  // namespace

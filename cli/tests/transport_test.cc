@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -150,6 +151,21 @@ class HttpTransportTest : public ::testing::Test {
         },
         open);
     server_->Route(
+        http::Method::kPut, "/v1/policies/{id}",
+        [this](const http::Request& r) {
+          Record(r);
+          std::lock_guard<std::mutex> lock(mu_);
+          const std::string* if_match = r.Header("if-match");
+          last_if_match_ = if_match != nullptr ? *if_match : "";
+          last_body_ = r.body;
+          return http::Response::Json(200, {{"id", kId},
+                                            {"name", "web"},
+                                            {"current_version", 4},
+                                            {"created_at", "2024-05-01T10:00:00Z"},
+                                            {"updated_at", "2024-05-02T10:00:00Z"}});
+        },
+        open);
+    server_->Route(
         http::Method::kGet, "/v1/images",
         [](const http::Request&) {
           return http::Response::Error(401, "unauthenticated", "invalid credential");
@@ -185,6 +201,8 @@ class HttpTransportTest : public ::testing::Test {
   std::mutex mu_;
   std::string last_auth_;
   std::string last_path_;
+  std::string last_if_match_;
+  std::string last_body_;
   std::ostringstream out_;
   std::ostringstream err_;
 };
@@ -214,6 +232,20 @@ TEST_F(HttpTransportTest, NoContentReply) {
   EXPECT_EQ(out_.str(), std::string("Revoked agent ") + kId + ".\n");
   std::lock_guard<std::mutex> lock(mu_);
   EXPECT_EQ(last_path_, std::string("/v1/agents/") + kId);
+}
+
+TEST_F(HttpTransportTest, PolicyUpdateSendsIfMatchAndTheYamlAsJson) {
+  std::string file = certs_->Path("web.yaml");
+  std::ofstream(file) << "name: web\nrules: []\n";
+  ASSERT_EQ(
+      Run({"policy", "update", kId, "--file", file, "--if-version", "3"}, certs_->Path("ca.crt")),
+      kExitOk)
+      << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("current_version:  4\n"));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(last_path_, std::string("/v1/policies/") + kId);
+  EXPECT_EQ(last_if_match_, "\"3\"");
+  EXPECT_EQ(last_body_, R"({"document":{"name":"web","rules":[]}})");
 }
 
 TEST_F(HttpTransportTest, ApiErrorIsExit1) {

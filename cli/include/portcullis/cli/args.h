@@ -10,7 +10,9 @@
 //   std::optional<std::int64_t> limit = cl.Int("limit");  // 20, already range-checked
 //
 // Global options (--server, --json...) are accepted before or after the
-// command words; command options only after them. A flag may be given once.
+// command words; command options only after them. A flag may be given once
+// unless its spec says `repeatable`; a command may require exactly one flag
+// out of a group (`one_of`), e.g. policy assign's selector.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,9 @@ struct FlagSpec {
   std::int64_t min = 0;              // kInt
   std::int64_t max = 0;              // kInt
   std::vector<std::string> choices;  // kEnum
+  // May be given more than once (CommandLine::Values); for kKeyValue the
+  // keys must differ.
+  bool repeatable = false;
 };
 
 // A positional argument after the command words, e.g. NAME or ID. All are
@@ -60,17 +65,21 @@ struct CommandSpec {
   std::vector<FlagSpec> flags;
   std::string summary;      // one line, for the command list
   std::string description;  // a paragraph, for `<command> --help` (optional)
+  // Groups of flag names of which exactly one must be given; shown in the
+  // synopsis as (--a A | --b B).
+  std::vector<std::vector<std::string>> one_of;
 
   const FlagSpec* FindFlag(std::string_view name) const;
 };
 
 // Options that apply to every command.
 struct GlobalOptions {
-  std::optional<std::string> server;    // --server URL
-  std::optional<std::string> ca_file;   // --ca FILE
-  std::optional<std::string> env_file;  // --env-file FILE
-  bool insecure_plaintext = false;      // --insecure-plaintext
-  bool json = false;                    // --json
+  std::optional<std::string> server;         // --server URL
+  std::optional<std::string> policy_server;  // --policy-server URL
+  std::optional<std::string> ca_file;        // --ca FILE
+  std::optional<std::string> env_file;       // --env-file FILE
+  bool insecure_plaintext = false;           // --insecure-plaintext
+  bool json = false;                         // --json
 };
 
 // The result of parsing argv. Filled as far as parsing got, so that a usage
@@ -82,11 +91,15 @@ struct CommandLine {
   std::vector<std::string> args;             // positional arguments after the command words
   std::map<std::string, std::string> flags;  // command flags given; "" for booleans
   bool help = false;                         // --help or -h anywhere before "--"
+  // Every value of each repeatable flag given, in order (flags holds the first).
+  std::map<std::string, std::vector<std::string>> lists;
 
   bool Has(std::string_view flag) const;
   std::optional<std::string> Value(std::string_view flag) const;
   // The value of a kInt flag (validated by the parser); nullopt when absent.
   std::optional<std::int64_t> Int(std::string_view flag) const;
+  // Every value of a flag (one at most unless it is repeatable); empty when absent.
+  std::vector<std::string> Values(std::string_view flag) const;
 };
 
 // Parses `argv` (without the program name) against `specs`. Returns

@@ -9,10 +9,12 @@
 //   ... send it, get `json` back ...
 //   StatusOr<Output> text = cmd->render(cl, json);
 //
-// Adding a command (policy, search, export...) is one entry in Commands()
-// plus its build and render functions.
+// Adding a command (search, export...) is one entry in Commands() plus its
+// build and render functions. The policy commands read their document from a
+// file (policy_file.h) in the build function, which is their only I/O.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "portcullis/cli/args.h"
+#include "portcullis/cli/policy_file.h"
 #include "portcullis/common/status.h"
 
 namespace portcullis::cli {
@@ -32,16 +35,27 @@ enum class Credential {
   kOperator,  // $PORTCULLIS_OPERATOR_TOKEN or the file $PORTCULLIS_OPERATOR_TOKEN_FILE
 };
 
+// Which REST API a command talks to: each has its own base URL.
+enum class Service {
+  kRegistry,  // --server
+  kPolicy,    // --policy-server, else --server
+};
+
 struct ApiRequest {
   std::string method = "GET";
   std::string path;                                        // "/v1/agents", ids already validated
   std::vector<std::pair<std::string, std::string>> query;  // decoded; Target() encodes
   std::optional<Json> body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra, e.g. If-Match
   // For paginated lists: the array field of the reply ("agents") and whether
   // to follow next_cursor to the end (--all).
   std::string list_field;
   bool paginated = false;
   bool follow_cursor = false;
+  // When the body holds a document read from a file: where its values were
+  // written, so that the server's diagnostics (JSON pointers under
+  // "/document") are shown as file:line.
+  std::shared_ptr<const SourceMap> source;
 };
 
 // The request target: path, then the query with `cursor` (if not empty)
@@ -62,6 +76,9 @@ struct Output {
 struct Command {
   CommandSpec spec;
   Credential credential = Credential::kApiKey;
+  Service service = Service::kRegistry;
+  // Usage errors are caught by the parser; a build error is about an input
+  // file (unreadable, malformed) and is shown without the usage.
   StatusOr<ApiRequest> (*build)(const CommandLine&) = nullptr;
   // Table mode. `reply` is the parsed body (null for 204); a reply that does
   // not have the documented shape is an Internal error.

@@ -60,12 +60,34 @@ StatusOr<Output> RenderImages(const Json& reply);
 StatusOr<Output> RenderContainers(const Json& reply);
 StatusOr<Output> RenderAuditLog(const Json& reply);
 
+// Policy service replies. `file` is the policy file as named on the command
+// line.
+StatusOr<Output> RenderPolicyValidation(std::string_view file, const Json& reply);
+// A policy object (create, update, rollback): its metadata.
+StatusOr<Output> RenderPolicy(const Json& reply);
+// One version with its document (get): the metadata, then the document as
+// indented JSON.
+StatusOr<Output> RenderPolicyVersion(const Json& reply);
+StatusOr<Output> RenderPolicies(const Json& reply);
+StatusOr<Output> RenderPolicyVersions(const Json& reply);
+// One line per change: "+ PATH: AFTER", "- PATH: BEFORE", "~ PATH: BEFORE -> AFTER".
+StatusOr<Output> RenderPolicyDiff(const Json& reply);
+StatusOr<Output> RenderPolicyAssignment(const Json& reply);
+StatusOr<Output> RenderPolicyAssignments(const Json& reply);
+StatusOr<Output> RenderPolicyExplanation(const Json& reply);
+// An assignment selector for people: "image nginx:*", "labels env=prod, tier=web",
+// "default"; anything else as compact JSON.
+std::string SelectorText(const Json& selector);
+
 // The note printed on stderr next to a secret.
 inline constexpr std::string_view kSecretNote = "Store this secret now: it is not shown again.";
 
 // A non-2xx reply as lines for stderr: status, code, message, location,
-// every detail, and a hint for 401/403/429. Bodies that are not the JSON
-// error shape (a proxy's HTML page) are shown truncated.
-std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after);
+// every detail, and a hint for 401/403/412/429. Bodies that are not the JSON
+// error shape (a proxy's HTML page) are shown truncated. With `source` (the
+// request carried a document read from a file), locations under "/document"
+// are shown as "FILE:LINE: /pointer-in-the-document".
+std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after,
+                           const SourceMap* source = nullptr);
 
 }  // namespace portcullis::cli

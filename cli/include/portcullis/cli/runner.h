@@ -33,12 +33,15 @@ struct Settings {
   std::string credential;
 };
 
-// Resolves --server/--ca and the credential the command needs from the
-// flags, then PORTCULLIS_* variables of `envp`, then those of the --env-file.
-// InvalidArgument (exit 2) when something is missing or malformed; messages
-// name variables, never their secret values.
-StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Credential credential,
-                                   const char* const* envp);
+// Resolves the server URL of `service`, --ca and the credential the command
+// needs from the flags, then PORTCULLIS_* variables of `envp`, then those of
+// the --env-file. The policy service's URL is --policy-server or
+// PORTCULLIS_POLICY_SERVER and, when neither is set, the registry's (--server,
+// PORTCULLIS_SERVER): one gateway in front of both. InvalidArgument (exit 2)
+// when something is missing or malformed; messages name variables, never
+// their secret values.
+StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Service service,
+                                   Credential credential, const char* const* envp);
 
 int Run(const std::vector<std::string>& args, const char* const* envp,
         const TransportFactory& transport_factory, std::ostream& out, std::ostream& err);

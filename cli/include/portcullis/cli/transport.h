@@ -6,7 +6,7 @@
 //   StatusOr<Endpoint> ep = ParseServerUrl("https://registry.example:8443", false);
 //   ep->ca_file = "/etc/portcullis/ca.crt";
 //   std::unique_ptr<Transport> t = NewHttpTransport(*ep);
-//   StatusOr<Reply> r = t->Send("GET", "/v1/agents?limit=5", "", api_key);
+//   StatusOr<Reply> r = t->Send("GET", "/v1/agents?limit=5", "", api_key, {});
 //
 // A Transport is used by one thread; failures to reach the server (resolve,
 // connect, TLS handshake, a broken reply) are a non-OK status, HTTP error
@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "portcullis/common/status.h"
 
@@ -46,13 +48,18 @@ struct Reply {
   std::string retry_after;   // the Retry-After header, "" when absent
 };
 
+// Request headers beyond Accept, User-Agent and Authorization.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 class Transport {
  public:
   virtual ~Transport() = default;
   // `target` is the path and query, already encoded. `bearer` goes into the
-  // Authorization header; `body`, when not empty, is sent as JSON.
+  // Authorization header; `body`, when not empty, is sent as JSON; `headers`
+  // are added as they are (If-Match).
   virtual StatusOr<Reply> Send(const std::string& method, const std::string& target,
-                               const std::string& body, const std::string& bearer) = 0;
+                               const std::string& body, const std::string& bearer,
+                               const Headers& headers) = 0;
 };
 
 using TransportFactory = std::function<std::unique_ptr<Transport>(const Endpoint&)>;
