@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # portcullisctl against a real registry (TLS, PostgreSQL): an operator creates
 # a tenant, its admin creates keys and an enrollment token, an agent
-# registers, and the CLI lists, filters, revokes and reads the audit log.
+# registers, and the CLI lists, filters, revokes and reads the audit log;
+# then policies against a real policy service: a YAML policy validated,
+# created, assigned, explained, updated, diffed and rolled back, and a broken
+# one refused with its diagnostics at file:line.
 # Needs the infrastructure env file ($PORTCULLIS_ENV_FILE) and the built
 # binaries ($PORTCULLIS_BIN_DIR); CTest provides both.
 set -euo pipefail
@@ -15,22 +18,30 @@ load_env "$ENV_FILE"
 
 work=$(mktemp -d)
 registry_pid=""
+policy_pid=""
 cleanup() {
   if [[ -n $registry_pid ]]; then kill -TERM "$registry_pid" 2>/dev/null || true; fi
+  if [[ -n $policy_pid ]]; then kill -TERM "$policy_pid" 2>/dev/null || true; fi
   rm -rf -- "$work"
 }
 trap cleanup EXIT
 
-read -r port < <(free_ports 1)
+read -r port policy_port < <(free_ports 2)
 PORTCULLIS_HTTP_LISTEN=127.0.0.1:$port "$BIN/portcullis-registry" --config "$ENV_FILE" \
   2>"$work/registry.log" &
 registry_pid=$!
-for _ in $(seq 100); do
-  curl -sf --cacert "$PORTCULLIS_TLS_CA" "https://localhost:$port/readyz" >/dev/null && break
-  sleep 0.1
+PORTCULLIS_HTTP_LISTEN=127.0.0.1:$policy_port "$BIN/portcullis-policy" --config "$ENV_FILE" \
+  2>"$work/policy.log" &
+policy_pid=$!
+for p in "$port" "$policy_port"; do
+  for _ in $(seq 100); do
+    curl -sf --cacert "$PORTCULLIS_TLS_CA" "https://localhost:$p/readyz" >/dev/null && break
+    sleep 0.1
+  done
 done
 
 export PORTCULLIS_SERVER=https://localhost:$port PORTCULLIS_TLS_CA
+export PORTCULLIS_POLICY_SERVER=https://localhost:$policy_port
 ctl() { "$BIN/portcullisctl" "$@"; }
 passed=0
 failed=0
@@ -75,6 +86,46 @@ curl -sf --cacert "$PORTCULLIS_TLS_CA" -H "Authorization: Bearer $token" \
   -d '{"container_id":"ctr-1","image_name":"shop/web:1.4","hostname":"node a","labels":{"env":"prod"},"agent_version":"0.1","kernel_version":"6.1"}' \
   "$PORTCULLIS_SERVER/v1/agents/register" >"$work/agent.json"
 agent_id=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["agent_id"])' "$work/agent.json")
+
+# Policies, from a YAML file.
+cat >"$work/web.yaml" <<'YAML'
+name: web
+defaults: {file: allow, network: deny}
+hardening: [deny-ptrace]
+rules:
+  - id: no-shadow
+    type: file
+    action: deny
+    paths: [/etc/shadow]
+  - id: https-out
+    type: network
+    action: allow
+    direction: outbound
+    ports: ["443"]
+YAML
+check "policy validate (YAML)" bash -c "\"$BIN/portcullisctl\" policy validate --file '$work/web.yaml'"
+policy_id=$(ctl --json policy create --file "$work/web.yaml" --comment first |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "policy create" grep -qE '^[0-9a-f-]{36}$' <<<"$policy_id"
+check "policy assign --image" ctl policy assign "$policy_id" --image 'shop/*' --priority 5
+check "policy explain names the policy" \
+  bash -c "\"$BIN/portcullisctl\" policy explain '$agent_id' | grep -q web"
+sed -i 's/action: deny/action: monitor/' "$work/web.yaml"
+check "policy update --if-version 1" ctl policy update "$policy_id" --file "$work/web.yaml" --if-version 1
+expect_exit 1 "a stale --if-version is refused" \
+  ctl policy update "$policy_id" --file "$work/web.yaml" --if-version 1
+check "policy diff shows the changed action" \
+  bash -c "\"$BIN/portcullisctl\" policy diff '$policy_id' --from 1 --to 2 | grep -q 'no-shadow/action'"
+check "policy rollback" ctl policy rollback "$policy_id" --version 1
+check "policy versions lists 3" \
+  bash -c "\"$BIN/portcullisctl\" --json policy versions '$policy_id' | python3 -c 'import json,sys; assert len(json.load(sys.stdin)[\"versions\"]) == 3'"
+printf 'name: broken\nrules:\n  - type: file\n    action: deny\n    paths: ["/etc/[x"]\n' >"$work/broken.yaml"
+expect_exit 1 "a broken policy is refused" ctl policy create --file "$work/broken.yaml"
+cp "$work/err" "$work/broken.err"
+check "its diagnostic points at the YAML line" grep -q 'broken.yaml:5' "$work/broken.err"
+check "an agent fetches its rule table" curl -sf --cacert "$PORTCULLIS_TLS_CA" \
+  -H "Authorization: Bearer $(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["credential"])' "$work/agent.json")" \
+  -o "$work/table.pb" "$PORTCULLIS_POLICY_SERVER/v1/agents/$agent_id/policy"
 
 check "key list shows both keys" bash -c "\"$BIN/portcullisctl\" key list | grep -q soc"
 check "agent list (analyst) finds the agent by label" \
