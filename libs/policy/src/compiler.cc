@@ -392,8 +392,9 @@ StatusOr<v1::RuleTable> CompileRuleTable(const Policy& policy, const TableIdenti
     if (e.category != nullptr) {
       out->set_category(ToProto(e.category->category));
       fallback = CategoryDefault(policy, e.category->category);
+      const CategorySyscall& syscall = *e.category;  // lambdas can't capture bindings (clang)
       category_rules = std::any_of(policy.rules.begin(), policy.rules.end(),
-                                   [&](const Rule& r) { return Relevant(r, *e.category); });
+                                   [&](const Rule& r) { return Relevant(r, syscall); });
       out->set_deny_errno(e.category->category == Category::kNetwork ? EPERM : EACCES);
     } else {
       out->set_deny_errno(EPERM);
