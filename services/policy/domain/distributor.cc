@@ -60,10 +60,26 @@ FetchResult Distributor::Answer(const State& state, const AgentFacts& facts) {
   return out;
 }
 
+StatusOr<AgentFacts> Distributor::Facts(const TenantId& tenant, const AgentId& agent) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto key = std::make_pair(tenant, agent);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = facts_.find(key);
+    if (it != facts_.end() && it->second.expires > now) return it->second.facts;
+  }
+  StatusOr<AgentFacts> facts = store_.GetAgentFacts(tenant, agent);
+  if (!facts.ok()) return facts;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (facts_.size() >= options_.max_cached_facts) facts_.clear();  // bounded, simply
+  facts_[key] = {*facts, now + options_.facts_ttl};
+  return facts;
+}
+
 void Distributor::Fetch(const TenantId& tenant, const AgentId& agent,
                         const std::string& if_none_match, std::chrono::milliseconds wait,
                         Done done) {
-  StatusOr<AgentFacts> facts = store_.GetAgentFacts(tenant, agent);
+  StatusOr<AgentFacts> facts = Facts(tenant, agent);
   if (!facts.ok()) return done(facts.status());
   wait = std::clamp(wait, std::chrono::milliseconds(0), options_.max_wait);
   for (int attempt = 0; attempt < 5; ++attempt) {

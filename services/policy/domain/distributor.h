@@ -42,6 +42,11 @@ class Distributor {
   struct Options {
     std::chrono::milliseconds max_wait{30000};
     std::chrono::milliseconds tick{100};  // how often expired waits are answered
+    // An agent's image and labels are fixed at registration; a re-poll
+    // reuses them for this long instead of reading them again (revocation
+    // is still checked on every request, by the authenticator).
+    std::chrono::milliseconds facts_ttl{60000};
+    std::size_t max_cached_facts = 200000;
   };
 
   Distributor(PolicyStore& store, Options options);
@@ -80,6 +85,7 @@ class Distributor {
   StatusOr<std::pair<std::shared_ptr<const State>, std::uint64_t>> Load(const TenantId& tenant);
   std::uint64_t GenerationLocked(const TenantId& tenant) const;
   static FetchResult Answer(const State& state, const AgentFacts& facts);
+  StatusOr<AgentFacts> Facts(const TenantId& tenant, const AgentId& agent);
   void Reevaluate(const TenantId& tenant);
   void TickLoop();
 
@@ -92,6 +98,11 @@ class Distributor {
   std::map<TenantId, std::uint64_t> generations_;
   std::map<TenantId, Cached> cache_;
   std::map<TenantId, std::list<Waiter>> waiters_;
+  struct CachedFacts {
+    AgentFacts facts;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::pair<TenantId, AgentId>, CachedFacts> facts_;
   std::size_t waiting_ = 0;
   std::thread ticker_;
 };

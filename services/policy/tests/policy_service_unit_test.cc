@@ -156,7 +156,10 @@ class FakeStore : public PolicyStore {
   Status DeleteAssignment(const TenantId&, const Uuid&, const Actor&) override {
     return InternalError("unused");
   }
+  int fact_reads = 0;
   StatusOr<AgentFacts> GetAgentFacts(const TenantId&, const AgentId&) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++fact_reads;
     return AgentFacts{"img", {}};
   }
   StatusOr<TenantState> LoadTenantState(const TenantId&) override {
@@ -231,6 +234,15 @@ TEST(DistributorTest, AnswersNowOrWhenTheTenantChangesOrWhenTheWaitEnds) {
   for (auto& c : many)
     EXPECT_EQ(c->promise.get_future().get()->version->version, 2);
   EXPECT_EQ(store.loads - loads_before, 1);
+
+  // Re-polls reuse the agent's facts.
+  int reads = store.fact_reads;
+  for (int i = 0; i < 3; ++i) {
+    Collected again;
+    d.Fetch(tenant, agent, "", std::chrono::seconds(0), again.Done());
+    EXPECT_EQ(again.promise.get_future().get()->status, 200);
+  }
+  EXPECT_EQ(store.fact_reads, reads);
 
   // Draining answers everyone at once.
   Collected drained;
