@@ -121,6 +121,59 @@ curl_tls -o /dev/null -H "Authorization: Bearer $credential" -H 'Content-Type: a
   -d '{"events_sent":0,"policy_version":0}' "$registry/v1/agents/$agent_id/heartbeat"
 log "admin: portcullisctl agent list"
 ctl agent list
+
+# Policy: the admin writes a policy in YAML, validates and publishes it,
+# assigns it to the image; the agent fetches its compiled rule table, parks a
+# long-poll, and receives version 2 the moment it is published.
+policy_server="https://localhost:${ports[1]}"
+pctl() { PORTCULLIS_POLICY_SERVER=$policy_server ctl "$@"; }
+policy_file=$RUN_DIR/web-policy.yaml
+cat >"$policy_file" <<'YAML'
+name: shop-web
+defaults: {file: allow, network: deny, process: allow}
+hardening: [deny-ptrace, deny-kernel-modules, deny-raw-sockets]
+rules:
+  - id: no-secrets
+    type: file
+    action: deny
+    paths: [/etc/shadow, /run/secrets/, "/home/*/.ssh/**"]
+  - id: dns
+    type: network
+    action: allow
+    direction: outbound
+    ports: ["53"]
+    protocol: udp
+  - id: https-out
+    type: network
+    action: allow
+    direction: outbound
+    addresses: [10.0.0.0/8]
+    ports: ["443"]
+YAML
+log "admin: portcullisctl policy validate --file web-policy.yaml"
+pctl policy validate --file "$policy_file"
+log "admin: portcullisctl policy create --file web-policy.yaml"
+policy_id=$(pctl --json policy create --file "$policy_file" --comment "first version" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+log "admin: portcullisctl policy assign $policy_id --image 'shop/*' --priority 10"
+pctl policy assign "$policy_id" --image 'shop/*' --priority 10
+log "admin: portcullisctl policy explain $agent_id"
+pctl policy explain "$agent_id"
+log "agent: GET /v1/agents/$agent_id/policy (rule table, protobuf)"
+etag=$(curl_tls -o "$RUN_DIR/rule-table.pb" -D - -H "Authorization: Bearer $credential"   "$policy_server/v1/agents/$agent_id/policy" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+log "agent: got $(stat -c %s "$RUN_DIR/rule-table.pb") bytes, ETag $etag; now long-polling for a change"
+curl_tls --max-time 30 -o "$RUN_DIR/rule-table-2.pb" -w '%{http_code}' -H "Authorization: Bearer $credential"   -H "If-None-Match: $etag" "$policy_server/v1/agents/$agent_id/policy?wait=20" >"$RUN_DIR/longpoll.status" &
+poll=$!
+sleep 1
+sed -i 's/action: deny/action: monitor/' "$policy_file"
+log "admin: portcullisctl policy update $policy_id --file web-policy.yaml (deny -> monitor)"
+pctl policy update "$policy_id" --file "$policy_file" --comment "observe first" --if-version 1 >/dev/null
+wait "$poll"
+log "agent: long-poll answered $(cat "$RUN_DIR/longpoll.status") with version 2 ($(stat -c %s "$RUN_DIR/rule-table-2.pb") bytes)"
+log "admin: portcullisctl policy diff $policy_id --from 1 --to 2"
+pctl policy diff "$policy_id" --from 1 --to 2
+log "admin: portcullisctl policy versions $policy_id"
+pctl policy versions "$policy_id"
 log "admin: portcullisctl audit list"
 ctl audit list
 if [[ $keep == 1 ]]; then
