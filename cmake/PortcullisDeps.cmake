@@ -12,6 +12,9 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
 pkg_check_modules(RDKAFKAXX REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+# Content-Encoding of event batches (ingest): gzip and zstd.
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 # Policy files in YAML, for portcullisctl only (PkgConfig::YAMLCPP). pkg-config
 # rather than yaml-cpp's CMake package: its target is `yaml-cpp` in 0.7 and
 # `yaml-cpp::yaml-cpp` from 0.8 on, the pkg-config module is the same in both.

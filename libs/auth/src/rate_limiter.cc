@@ -41,8 +41,8 @@ RateLimiter::Bucket& RateLimiter::Refill(const std::string& key,
   return b;
 }
 
-Status RateLimiter::Exhausted(const Bucket& b) const {
-  double wait = (1.0 - b.tokens) / limit_.per_second;
+Status RateLimiter::Exhausted(const Bucket& b, double cost) const {
+  double wait = (cost - b.tokens) / limit_.per_second;
   int seconds = std::max(1, static_cast<int>(std::ceil(wait)));
   return ResourceExhaustedError("too many requests; retry in " + std::to_string(seconds) + " s")
       .WithRetryAfter(seconds);
@@ -51,7 +51,7 @@ Status RateLimiter::Exhausted(const Bucket& b) const {
 Status RateLimiter::Check(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   Bucket& b = Refill(key, clock_.Monotonic());
-  return b.tokens >= 1.0 ? OkStatus() : Exhausted(b);
+  return b.tokens >= 1.0 ? OkStatus() : Exhausted(b, 1.0);
 }
 
 void RateLimiter::Consume(const std::string& key) {
@@ -66,10 +66,15 @@ std::size_t RateLimiter::size() {
 }
 
 Status RateLimiter::Acquire(const std::string& key) {
+  return Acquire(key, 1.0);
+}
+
+Status RateLimiter::Acquire(const std::string& key, double cost) {
+  cost = std::min(cost, limit_.burst);  // a full bucket always admits one request
   std::lock_guard<std::mutex> lock(mu_);
   Bucket& b = Refill(key, clock_.Monotonic());
-  if (b.tokens < 1.0) return Exhausted(b);
-  b.tokens -= 1.0;
+  if (b.tokens < cost) return Exhausted(b, cost);
+  b.tokens -= cost;
   return OkStatus();
 }
 

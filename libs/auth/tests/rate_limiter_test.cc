@@ -26,6 +26,20 @@ TEST(RateLimiterTest, BurstThenRefillAtTheRate) {
   EXPECT_FALSE(rl.Acquire("a").ok());
 }
 
+TEST(RateLimiterTest, AcquireManyTakesAllOrNothing) {
+  FakeClock clock;
+  RateLimiter rl({.burst = 1000, .per_second = 100}, clock);
+  EXPECT_TRUE(rl.Acquire("agent", 700).ok());
+  Status s = rl.Acquire("agent", 500);
+  ASSERT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.retry_after_seconds(), 2) << "200 tokens missing at 100/s";
+  EXPECT_TRUE(rl.Acquire("agent", 300).ok()) << "the refused batch took nothing";
+  EXPECT_FALSE(rl.Acquire("agent", 1).ok());
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_TRUE(rl.Acquire("agent", 5000).ok()) << "above the burst: a full bucket admits";
+  EXPECT_FALSE(rl.Acquire("agent", 1).ok());
+}
+
 TEST(RateLimiterTest, CheckDoesNotConsume) {
   FakeClock clock;
   RateLimiter rl({.burst = 2, .per_second = 1}, clock);

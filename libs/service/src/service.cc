@@ -69,7 +69,12 @@ class ContextImpl final : public Context {
     kafka_created_ = true;
     std::string brokers = reader_.RequiredString("PORTCULLIS_KAFKA_BROKERS");
     if (brokers.empty()) return nullptr;
-    auto p = kafka::Producer::Create({.brokers = brokers, .client_id = "portcullis-" + info_.name});
+    const milliseconds delivery_timeout =
+        reader_.Millis("PORTCULLIS_KAFKA_DELIVERY_TIMEOUT_MS", info_.default_kafka_delivery_timeout,
+                       milliseconds(1000), milliseconds(300000));
+    auto p = kafka::Producer::Create({.brokers = brokers,
+                                      .client_id = "portcullis-" + info_.name,
+                                      .delivery_timeout = delivery_timeout});
     if (!p.ok()) {
       reader_.AddError("PORTCULLIS_KAFKA_BROKERS", p.status().message());
       return nullptr;

@@ -36,6 +36,10 @@ class RateLimiter {
   void Consume(const std::string& key);
   // Check and consume in one step: the usual "N per second" limit.
   Status Acquire(const std::string& key);
+  // Takes `cost` tokens at once (events of a batch), or none and
+  // ResourceExhausted with the wait until there are enough. A cost above the
+  // burst counts as the burst: a full bucket always admits.
+  Status Acquire(const std::string& key, double cost);
   // Keys tracked now (never more than max_keys).
   std::size_t size();
 
@@ -45,7 +49,7 @@ class RateLimiter {
     std::chrono::steady_clock::time_point updated;
   };
   Bucket& Refill(const std::string& key, std::chrono::steady_clock::time_point now);
-  Status Exhausted(const Bucket& b) const;
+  Status Exhausted(const Bucket& b, double cost) const;
 
   const RateLimit limit_;
   const Clock& clock_;

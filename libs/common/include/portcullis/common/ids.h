@@ -31,6 +31,10 @@ class Uuid {
   static Uuid Random();
 
   const Bytes& bytes() const { return bytes_; }
+  // The 16 bytes as a string (protobuf `bytes` fields).
+  std::string Binary() const {
+    return std::string(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
+  }
   bool is_nil() const;
   // Lower-case canonical form.
   std::string ToString() const;

@@ -38,6 +38,9 @@ struct ServiceInfo {
   // Default of PORTCULLIS_HTTP_HEADER_TIMEOUT_MS; also bounds how long a
   // deferred (long-poll) response may take (see http::Responder).
   std::chrono::milliseconds default_header_timeout{10000};
+  // Default of PORTCULLIS_KAFKA_DELIVERY_TIMEOUT_MS: how long the producer
+  // tries to get a message acknowledged before reporting it failed.
+  std::chrono::milliseconds default_kafka_delivery_timeout{30000};
 };
 
 // What a service's setup function receives. Owned by Main; valid until the
