@@ -430,9 +430,14 @@ class PistacheHandler : public P::Http::Handler {
                        "\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(resp.body.size()) +
                        "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" + resp.body;
+    // Half-close once the answer is written (a lingering close): the client
+    // may still be sending the body it announced; closing our reading side
+    // too would answer those bytes with a reset that can destroy the 413
+    // before the client reads it. What still arrives is dropped (rejected()
+    // above) until the client closes, or Pistache's header timeout does.
     int fd = peer->fd();
     peer->send(P::RawBuffer(wire, wire.size()))
-        .then([fd](ssize_t) { ::shutdown(fd, SHUT_RDWR); },
+        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
               [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
     state_->requests
         ->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", std::to_string(r.status)}})

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "portcullis/common/log.h"
+
 namespace portcullis::pg {
 namespace {
 
@@ -17,7 +19,13 @@ Status StatusFromSqlState(const std::string& state, const std::string& what,
   if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
     return UnavailableError(msg);
   }
-  if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) return InvalidArgumentError(msg);
+  if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) {
+    // Data errors reach clients as 400s: say which class, keep PostgreSQL's
+    // own text (statement details, parameter numbers) in the log.
+    log::Warn("database refused a value", {{"context", std::string(context)}, {"error", msg}});
+    return InvalidArgumentError(std::string(context) + ": the database refused a value (SQLSTATE " +
+                                state + ")");
+  }
   if (state == "40001" || state == "40P01") return UnavailableError(msg);  // retryable
   return InternalError(msg);
 }

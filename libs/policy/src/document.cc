@@ -326,6 +326,28 @@ ParseResult ParsePolicyDocument(std::string_view text) {
     result.diagnostics.push_back({"", "the document must be a JSON object"});
     return result;
   }
+  // NUL can't be stored (PostgreSQL's jsonb refuses it) and would cut names
+  // short where C strings are involved (syscall lookup): refuse it anywhere.
+  {
+    std::vector<std::pair<const json*, std::string>> stack = {{&doc, ""}};
+    while (!stack.empty()) {
+      auto [v, at] = stack.back();
+      stack.pop_back();
+      if (v->is_string() && v->get_ref<const std::string&>().find('\0') != std::string::npos) {
+        r.Problem(at, "must not contain NUL characters");
+      } else if (v->is_object()) {
+        for (auto it = v->begin(); it != v->end(); ++it) {
+          if (it.key().find('\0') != std::string::npos) {
+            r.Problem(at, "has a key with a NUL character");
+          }
+          stack.emplace_back(&*it, JsonPointer(at, it.key()));
+        }
+      } else if (v->is_array()) {
+        for (std::size_t i = 0; i < v->size(); ++i)
+          stack.emplace_back(&(*v)[i], at + "/" + std::to_string(i));
+      }
+    }
+  }
   Policy p;
   r.OnlyKnown(doc, "", {"name", "mode", "defaults", "hardening", "rules"});
   p.name = r.String(doc, "", "name", false, 200).value_or("");

@@ -79,7 +79,9 @@ Checked CheckDocument(const std::string& text) {
   policy::ParseResult r = policy::ParsePolicyDocument(text);
   for (const policy::Diagnostic& d : r.diagnostics)
     out.problems.emplace_back("/document" + d.location, d.message);
-  if (r.ok() && r.policy->name.empty()) {
+  // The service needs a name (the parser does not): reported with the rest.
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_object() && !doc.contains("name")) {
     out.problems.emplace_back("/document/name", "is required: it names the policy");
   }
   if (out.problems.empty()) out.policy = std::move(r.policy);
@@ -125,9 +127,25 @@ std::variant<std::optional<std::int64_t>, Response> IfMatch(const Request& r) {
   return std::optional<std::int64_t>(n);
 }
 
+// A store error with the location that explains it: a stale If-Match
+// (FailedPrecondition: 412), a taken name (409), an unknown version.
+Response StoreError(const Status& s, bool conditional = false) {
+  switch (s.code()) {
+    case StatusCode::kFailedPrecondition:
+      if (conditional) return Response::Error(s, "if-match");
+      return Response::Error(409, "conflict", s.message());  // assigned, too many
+    case StatusCode::kAlreadyExists:
+      return Response::Error(s, "/document/name");
+    case StatusCode::kNotFound:
+      return Response::Error(
+          s, s.message().find("has no version") != std::string::npos ? "version" : "id");
+    default:
+      return Response::Error(s);
+  }
+}
+
 Response ForUpdate(const StatusOr<PolicyInfo>& p) {
-  // A stale If-Match is FailedPrecondition: 412.
-  if (!p.ok()) return Response::Error(p.status(), "if-match");
+  if (!p.ok()) return StoreError(p.status(), /*conditional=*/true);
   return Response::Json(200, ToJson(*p));
 }
 
@@ -338,7 +356,7 @@ void RegisterRoutes(http::Server& server, PolicyStore& store, Distributor& distr
         std::string comment = body.String("comment", {.max_len = kMaxComment, .allow_empty = true});
         if (!body.ok()) return body.ErrorResponse();
         auto p = store.Rollback(t, id, *version, comment, CompileDocument, ActorOf(r));
-        if (!p.ok()) return Response::Error(p.status(), "version");
+        if (!p.ok()) return StoreError(p.status());
         return Response::Json(200, ToJson(*p));
       }));
 
@@ -352,10 +370,14 @@ void RegisterRoutes(http::Server& server, PolicyStore& store, Distributor& distr
         a.priority =
             static_cast<int>(body.Int("priority", {.min = -1000000, .max = 1000000}).value_or(0));
         http::JsonBody sel = body.Child("selector", true);
+        // A kind counts as given when its field is there, valid or not, so a
+        // bad value is reported as such and not as a missing selector.
+        const bool has_image = sel.Raw("image", false) != nullptr;
+        const bool has_labels = sel.Raw("labels", false) != nullptr;
         std::string image = sel.String("image", {.max_len = 512});
         auto labels = sel.StringMap("labels", {.max_entries = 32});
         const json* dflt = sel.Raw("default", false);
-        int kinds = (image.empty() ? 0 : 1) + (labels.empty() ? 0 : 1) + (dflt ? 1 : 0);
+        int kinds = (has_image ? 1 : 0) + (has_labels ? 1 : 0) + (dflt ? 1 : 0);
         if (dflt != nullptr && *dflt != json(true)) {
           sel.AddProblem("/default", "must be true");
         } else if (kinds != 1) {
@@ -372,7 +394,7 @@ void RegisterRoutes(http::Server& server, PolicyStore& store, Distributor& distr
         body.Absorb(sel);
         if (!body.ok()) return body.ErrorResponse();
         auto created = store.CreateAssignment(t, a, ActorOf(r));
-        if (!created.ok()) return Response::Error(created.status());
+        if (!created.ok()) return StoreError(created.status());
         return Response::Json(201, ToJson(*created));
       }));
 

@@ -262,6 +262,11 @@ TEST_F(PolicyServiceTest, AssignmentExplainAndTheAgentsRuleTable) {
                  {{"selector", {{"default", true}}}});
   ASSERT_EQ(r.status, 201) << r.raw_body;
 
+  // A bad label key is reported as such, not also as a missing selector.
+  r = api_->Post("/v1/policies/" + web + "/assignments", t.admin,
+                 {{"selector", {{"labels", {{"", "x"}}}}}});
+  ExpectError(r, 400, "invalid_argument");
+  EXPECT_EQ(r.body["error"]["details"].size(), 1u) << r.raw_body;
   // Selector mistakes.
   for (const json& sel : {json{{"image", "a"}, {"default", true}}, json::object(),
                           json{{"default", false}}, json{{"image", std::string(600, 'a')}},
@@ -344,8 +349,9 @@ TEST_F(PolicyServiceTest, AnotherTenantsIdsAreNotFound) {
   Tenant b = MakeTenant();
   std::string id = CreatePolicy(a, Doc("web"));
   ExpectError(api_->Get("/v1/policies/" + id, b.admin), 404, "not_found");
-  ExpectError(api_->Put("/v1/policies/" + id, b.admin, {{"document", Doc("web")}}), 404,
-              "not_found");
+  Reply put = api_->Put("/v1/policies/" + id, b.admin, {{"document", Doc("web")}});
+  ExpectError(put, 404, "not_found");
+  EXPECT_EQ(put.body["error"]["location"], "id");
   ExpectError(api_->Delete("/v1/policies/" + id, b.admin), 404, "not_found");
   ExpectError(api_->Get("/v1/policies/" + id + "/versions", b.admin), 404, "not_found");
   ExpectError(api_->Post("/v1/policies/" + id + "/rollback", b.admin, {{"version", 1}}), 404,
