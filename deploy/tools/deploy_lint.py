@@ -44,7 +44,8 @@ MIGRATIONS_DIR = "/usr/share/portcullis/migrations"
 TLS_DIR = "/etc/portcullis/tls"
 ERROR_CODES = [
     "invalid_argument", "unauthenticated", "permission_denied", "not_found",
-    "already_exists", "payload_too_large", "unsupported_media_type", "method_not_allowed",
+    "already_exists", "conflict", "failed_precondition", "payload_too_large",
+    "unsupported_media_type", "method_not_allowed",
     "rate_limited", "unavailable", "internal",
 ]
 SECRET_KEY_RE = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL", re.I)

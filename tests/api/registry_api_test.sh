@@ -10,14 +10,17 @@
 #      analyst key, an enrollment token, a registered agent and its heartbeat,
 #      plus the principals schemathesis does not exercise (analyst reads and
 #      is refused writes, no credential, a 400 listing every problem, 415);
-#   4. schemathesis on every operation of the document (examples, coverage,
-#      fuzzing and stateful phases, bounded), each operation with the
+#   4. schemathesis on every registry operation of the document (all but
+#      the policy service's, which policy_api_test.sh checks; examples,
+#      coverage, fuzzing and stateful phases, bounded), each operation with the
 #      credential its security scheme names (tests/api/schemathesis.toml),
 #      tenant names made unique per run (tests/api/hooks.py);
 #      checks: no 5xx, documented status codes, content types, headers and
 #      response bodies;
 #   5. the service still healthy, then SIGTERM (always, also on failure or
 #      interrupt) and exit status 0.
+# The machinery (service start and stop, curl helpers, the schemathesis run)
+# is tests/api/common.sh, shared with policy_api_test.sh.
 #
 # Usage: tests/api/registry_api_test.sh   (CTest: registry_api_test)
 #
@@ -57,177 +60,10 @@ case "${1:-}" in
   *) die "unknown argument '$1' (usage: registry_api_test.sh)" ;;
 esac
 
-cache=${PORTCULLIS_CACHE_DIR:-$HOME/.cache/portcullis}
-venv=$cache/venv-api
-bin_dir=${PORTCULLIS_BIN_DIR:-build/bin}
-max_examples=${PORTCULLIS_API_MAX_EXAMPLES:-50}
-seed=${PORTCULLIS_API_SEED:-20260131}
-workers=${PORTCULLIS_API_WORKERS:-1}
-read -ra extra_args <<<"${PORTCULLIS_API_ARGS:-}"
-report_dir=${PORTCULLIS_API_REPORT_DIR:-}
-spec=$repo/schema/openapi/portcullis.yaml
-checks=not_a_server_error,status_code_conformance,content_type_conformance
-checks+=,response_headers_conformance,response_schema_conformance
+# shellcheck source=tests/api/common.sh
+source "$here/common.sh"
+api_begin registry-api
 
-umask 077
-work=$(mktemp -d "${TMPDIR:-/tmp}/registry-api.XXXXXX")
-registry_pid=
-watchdog_pid=
-st_pid=
-npass=0
-nfail=0
-failures=()
-
-pass() {
-  npass=$((npass + 1))
-  printf 'ok     %s\n' "$1"
-}
-fail() {
-  nfail=$((nfail + 1))
-  failures+=("$1")
-  printf 'FAILED %s\n' "$1"
-}
-
-# --- the service -----------------------------------------------------------------
-
-# stop_registry: SIGTERM, then wait up to 15 s (SIGKILL after that); records
-# whether it exited 0.
-stop_registry() {
-  local pid=$registry_pid rc=0 i
-  [[ -n $pid ]] || return 0
-  registry_pid=
-  if ! pid_alive "$pid"; then
-    wait "$pid" 2>/dev/null || rc=$?
-    fail "registry: exited on its own (status $rc) before SIGTERM"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    pid_alive "$pid" || break
-    sleep 0.1
-  done
-  if pid_alive "$pid"; then
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    fail "registry: stops within 15 s of SIGTERM"
-    return 0
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  if [[ $rc -eq 0 ]]; then
-    pass "registry: SIGTERM, exit status 0"
-  else
-    fail "registry: SIGTERM, exit status $rc (want 0)"
-  fi
-}
-
-finish() {
-  local rc=$?
-  set +e
-  [[ -z $watchdog_pid ]] || kill "$watchdog_pid" 2>/dev/null
-  if [[ -n $st_pid ]] && pid_alive "$st_pid"; then
-    kill -TERM "$st_pid" 2>/dev/null
-    wait "$st_pid" 2>/dev/null
-  fi
-  stop_registry
-  if [[ $nfail -gt 0 || $rc -ne 0 ]] && [[ -s $work/registry.log ]]; then
-    if grep -q '"level":"error"' "$work/registry.log"; then
-      printf -- '----- errors logged by the registry (first 20) -----\n' >&2
-      grep -m20 '"level":"error"' "$work/registry.log" >&2
-    fi
-    tail_log "$work/registry.log" 10
-  fi
-  if [[ $rc -ne 0 && $nfail -eq 0 ]]; then
-    fail "aborted (exit status $rc)"
-  fi
-  if [[ -n $report_dir ]]; then
-    mkdir -p "$report_dir" && cp -f "$work"/registry.log "$work"/*.xml "$report_dir"/ 2>/dev/null
-  fi
-  rm -rf -- "$work"
-  printf '\n'
-  for f in "${failures[@]}"; do printf 'failed: %s\n' "$f"; done
-  printf 'registry-api: %d passed, %d failed\n' "$npass" "$nfail"
-  [[ $nfail -eq 0 ]] || exit 1
-  exit 0
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Should this script be killed outright (a CTest timeout sends SIGKILL) and
-# never run finish, the watchdog stops what it started (listed in $work/pids)
-# and deletes $work, credentials included, within a second.
-: >"$work/pids"
-(
-  set +e
-  trap - EXIT INT TERM
-  while kill -0 "$$" 2>/dev/null; do sleep 1; done
-  while read -r pid needle; do
-    if pid_cmdline_has "$pid" "$needle"; then kill -TERM "$pid"; fi
-  done <"$work/pids"
-  rm -rf -- "$work"
-) </dev/null >/dev/null 2>&1 &
-watchdog_pid=$!
-
-# --- venv: created once, recreated when the pins change ------------------------------
-
-setup_venv() { ensure_venv "$venv" "$here/requirements.txt" bin/schemathesis; }
-
-# --- HTTP helpers ------------------------------------------------------------------
-
-# credential NAME SECRET: a curl header file (mode 600) carrying the bearer, so
-# secrets never appear in a command line.
-credential() {
-  printf 'Authorization: Bearer %s\n' "$2" >"$work/cred-$1"
-}
-
-# call METHOD PATH CRED [BODY [CONTENT-TYPE]]: one request; sets $status and
-# leaves the body in $work/body. CRED names a credential file ("" for none).
-call() {
-  local method=$1 path=$2 cred=$3 body=${4-} ctype=${5:-application/json}
-  local args=(-sS --max-time 10 --cacert "$ca" -o "$work/body" -w '%{http_code}' -X "$method")
-  [[ -z $cred ]] || args+=(-H "@$work/cred-$cred")
-  [[ -z $body ]] || args+=(-H "Content-Type: $ctype" --data-binary "$body")
-  status=$(curl "${args[@]}" "$base$path" 2>"$work/curl.err") || true
-  [[ -n $status ]] || status=000
-}
-
-# expect NAME WANT METHOD PATH CRED [BODY [CONTENT-TYPE]]: a check that the
-# call answers WANT; returns non-zero (after recording) when it did not.
-expect() {
-  local name=$1 want=$2
-  shift 2
-  call "$@"
-  if [[ $status == "$want" ]]; then
-    pass "$name"
-    return 0
-  fi
-  fail "$name: HTTP $status, want $want"
-  sed 's/^/    /' "$work/body" "$work/curl.err" 2>/dev/null | head -c 2000 >&2 || true
-  printf '\n' >&2
-  return 1
-}
-
-# json_get POINTER: a value of the last response body (JSON Pointer; strings
-# unquoted, anything else as JSON). Fails when absent.
-json_get() {
-  python3 - "$work/body" "$1" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split("/")[1:]:
-    part = part.replace("~1", "/").replace("~0", "~")
-    doc = doc[int(part)] if isinstance(doc, list) else doc[part]
-print(doc if isinstance(doc, str) else json.dumps(doc))
-PY
-}
-
-# ---------------------------------------------------------------------------------
-
-env_file=${PORTCULLIS_ENV_FILE:-}
-[[ -n $env_file && -r $env_file ]] ||
-  die "PORTCULLIS_ENV_FILE must name the env file of 'scripts/infra.sh up' (got '${env_file}')"
-registry=$bin_dir/portcullis-registry
-[[ -x $registry ]] || die "no $registry (cmake --build build --target portcullis-registry)"
-ca=$(env_get "$env_file" PORTCULLIS_TLS_CA) || die "$env_file has no PORTCULLIS_TLS_CA"
 token_file=$(env_get "$env_file" PORTCULLIS_OPERATOR_TOKEN_FILE) ||
   die "$env_file has no PORTCULLIS_OPERATOR_TOKEN_FILE (rerun scripts/infra.sh up)"
 env_get "$env_file" PORTCULLIS_OPERATOR_TOKEN_SHA256 >/dev/null ||
@@ -235,45 +71,16 @@ env_get "$env_file" PORTCULLIS_OPERATOR_TOKEN_SHA256 >/dev/null ||
 [[ -r $token_file ]] || die "operator token file $token_file not readable"
 operator_token=$(<"$token_file")
 
-if setup_venv; then
-  pass "venv: schemathesis $("$venv/bin/schemathesis" --version | awk '{print $NF}')"
-else
-  fail "venv: could not install tests/api/requirements.txt into $venv"
-  exit 1
-fi
+setup_venv
 
 # The auth-failure and registration limits are raised for this instance: the
 # fuzzer sends many bad credentials and registrations on purpose, and the
 # limits must not turn the rest of the run into 429s. (429 stays documented
 # and is checked by the service's own tests.)
-PORTCULLIS_HTTP_LISTEN=127.0.0.1:0 \
+start_service registry \
   PORTCULLIS_AUTH_FAILURE_BURST=100000 \
   PORTCULLIS_REGISTRY_REGISTER_BURST=100000 \
-  PORTCULLIS_REGISTRY_REGISTER_PER_SECOND=100000 \
-  "$registry" --config "$env_file" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-echo "$registry_pid portcullis-registry" >>"$work/pids"
-
-port=
-for ((i = 0; i < 300; i++)); do
-  port=$(grep -m1 '"msg":"started"' "$work/registry.log" 2>/dev/null | grep -o '"port":[0-9]*' | cut -d: -f2) || true
-  [[ -z $port ]] || break
-  pid_alive "$registry_pid" || break
-  sleep 0.1
-done
-if [[ -z $port ]]; then
-  fail "registry: starts and logs its port"
-  exit 1
-fi
-pass "registry: started on 127.0.0.1:$port"
-base=https://127.0.0.1:$port
-
-for ((i = 0; i < 100; i++)); do
-  call GET /readyz ""
-  [[ $status != 200 ]] || break
-  sleep 0.3
-done
-expect "registry: GET /readyz 200" 200 GET /readyz "" || exit 1
+  PORTCULLIS_REGISTRY_REGISTER_PER_SECOND=100000
 
 # --- bootstrap: one of each principal ------------------------------------------------
 credential operator "$operator_token"
@@ -326,50 +133,22 @@ expect "admin: POST /v1/api-keys as text/plain 415" 415 POST /v1/api-keys admin 
   '{"name":"x","role":"admin"}' text/plain || true
 
 # --- schemathesis --------------------------------------------------------------------
-log "schemathesis: $max_examples cases per operation and phase, seed $seed"
-st_rc=0
-# In the background, so that a signal to this script is handled at once.
-(
-  cd "$work"
-  export PORTCULLIS_API_OPERATOR_TOKEN=$operator_token
-  export PORTCULLIS_API_ADMIN_KEY=$admin_key
-  export PORTCULLIS_API_ANALYST_KEY=$analyst_key
-  export PORTCULLIS_API_ENROLLMENT_TOKEN=$enrollment_token
-  export PORTCULLIS_API_AGENT_CREDENTIAL=$agent_credential
-  export PORTCULLIS_API_AGENT_ID=$agent_id
-  export PORTCULLIS_API_RUN_ID=$suffix
-  export SCHEMATHESIS_HOOKS=$here/hooks.py
-  exec "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$spec" \
-    --url "$base" --tls-verify "$ca" --no-color \
-    --checks "$checks" \
-    --phases examples,coverage,fuzzing,stateful \
-    --max-examples "$max_examples" --seed "$seed" --workers "$workers" \
-    --request-timeout 10 --generation-database none \
-    --report junit --report-junit-path "$work/junit.xml" "${extra_args[@]}"
-) &
-st_pid=$!
-echo "$st_pid schemathesis" >>"$work/pids"
-wait "$st_pid" || st_rc=$?
-st_pid=
-
-if [[ -s $work/junit.xml ]]; then
-  "$venv/bin/python" "$here/summarize.py" "$work/junit.xml" >"$work/summary.txt"
-  sed '$d' "$work/summary.txt" | sed 's/^/schemathesis: /'
-  read -r op_pass op_fail < <(tail -n1 "$work/summary.txt")
-  npass=$((npass + op_pass))
-  nfail=$((nfail + op_fail))
-  if [[ $op_fail -gt 0 ]]; then
-    failures+=("schemathesis: $op_fail operation(s), see above")
-  elif [[ $st_rc -ne 0 ]]; then
-    fail "schemathesis: exit status $st_rc with every operation passing"
-  fi
-else
-  fail "schemathesis: no report (exit status $st_rc)"
-fi
+# The policy service's operations (tags policies, policy-assignments and
+# policy-distribution) are another server's: policy_api_test.sh runs them.
+st_env=(
+  PORTCULLIS_API_OPERATOR_TOKEN="$operator_token"
+  PORTCULLIS_API_ADMIN_KEY="$admin_key"
+  PORTCULLIS_API_ANALYST_KEY="$analyst_key"
+  PORTCULLIS_API_ENROLLMENT_TOKEN="$enrollment_token"
+  PORTCULLIS_API_AGENT_CREDENTIAL="$agent_credential"
+  PORTCULLIS_API_AGENT_ID="$agent_id"
+  PORTCULLIS_API_RUN_ID="$suffix"
+)
+run_schemathesis "$here/schemathesis.toml" --exclude-tag-regex '^polic'
 
 # --- the service survived, and so did the run's own credentials ----------------------
 # (a revoked admin key or agent would have turned most of the run into 401s)
-if pid_alive "$registry_pid"; then
+if service_alive registry; then
   expect "after the run: GET /healthz 200" 200 GET /healthz "" || true
   expect "after the run: admin key still valid" 200 GET /v1/api-keys admin || true
   expect "after the run: agent credential still valid" 200 POST \
