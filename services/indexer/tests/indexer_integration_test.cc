@@ -1,0 +1,137 @@
+// ingest -> Kafka -> indexer -> PostgreSQL, all real: accepted events become
+// rows under their tenant exactly once (a batch sent again changes nothing),
+// and a record that is not an event goes to the dead-letter topic while the
+// indexer carries on.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <pqxx/pqxx>
+
+#include "portcullis/common/ids.h"
+#include "portcullis/kafka/kafka.h"
+#include "portcullis/testing/api.h"
+#include "portcullis/testing/infra.h"
+#include "portcullis/testing/service_process.h"
+#include "portcullis/v1/event.pb.h"
+
+namespace portcullis {
+namespace {
+
+using testing::Api;
+using testing::InfraEnv;
+using testing::OperatorToken;
+using testing::Reply;
+using testing::ServiceProcess;
+
+v1::EventBatch MakeBatch(int n) {
+  v1::EventBatch b;
+  for (int i = 0; i < n; ++i) {
+    v1::Event* e = b.add_events();
+    e->set_event_id(Uuid::Random().Binary());
+    e->set_time_unix_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+    e->set_syscall("openat");
+    e->set_category(v1::CATEGORY_FILE);
+    e->set_action(v1::ACTION_DENY);
+    e->mutable_file()->set_path("/etc/shadow");
+  }
+  return b;
+}
+
+// Rows of `tenant` in the events table, read as the superuser.
+long Count(const std::string& tenant) {
+  pqxx::connection c(InfraEnv::Get().Require("PORTCULLIS_PG_ADMIN_DSN"));
+  pqxx::nontransaction tx(c);
+  return tx.exec_params("SELECT count(*) FROM events WHERE tenant_id = $1", tenant)[0][0]
+      .as<long>();
+}
+
+long WaitForCount(const std::string& tenant, long want) {
+  long n = 0;
+  for (int i = 0; i < 150 && n < want; ++i) {
+    n = Count(tenant);
+    if (n < want) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return n;
+}
+
+TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
+  const std::string topic = testing::UniqueName("test.events.");
+  const std::string dead = topic + ".dead";
+  ServiceProcess registry("registry", {"PORTCULLIS_HTTP_LISTEN=127.0.0.1:0"});
+  ServiceProcess ingest("ingest",
+                        {"PORTCULLIS_HTTP_LISTEN=127.0.0.1:0", "PORTCULLIS_EVENTS_TOPIC=" + topic,
+                         "PORTCULLIS_EVENTS_PARTITIONS=3"});
+  int registry_port = registry.WaitStarted();
+  int ingest_port = ingest.WaitStarted();
+  ASSERT_NE(registry_port, 0);
+  ASSERT_NE(ingest_port, 0);
+  Api reg(registry_port), api(ingest_port);
+  for (int i = 0; i < 100 && api.Call("GET", "/readyz", "").status != 200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // creates the topic
+  ServiceProcess indexer("indexer",
+                         {"PORTCULLIS_HTTP_LISTEN=127.0.0.1:0", "PORTCULLIS_EVENTS_TOPIC=" + topic,
+                          "PORTCULLIS_INDEXER_GROUP=" + testing::UniqueName("ix-")});
+  ASSERT_NE(indexer.WaitStarted(), 0);
+
+  Reply r = reg.Post("/v1/tenants", OperatorToken(), {{"name", testing::UniqueName("t-")}});
+  ASSERT_EQ(r.status, 201) << r.raw_body;
+  const std::string tenant = r.body["tenant"]["id"];
+  std::string admin = r.body["admin_key"]["secret"];
+  r = reg.Post("/v1/enrollment-tokens", admin, {{"name", "fleet"}});
+  r = reg.Post("/v1/agents/register", r.body["secret"].get<std::string>(),
+               {{"container_id", "c1"},
+                {"image_name", "shop/web:1"},
+                {"hostname", "h"},
+                {"agent_version", "0.1"},
+                {"kernel_version", "6.1"}});
+  ASSERT_EQ(r.status, 201) << r.raw_body;
+  const std::string credential = r.body["credential"];
+
+  const std::string batch = MakeBatch(300).SerializeAsString();
+  auto post = [&] {
+    return api.Call("POST", "/v1/events", credential, batch, "application/x-protobuf").status;
+  };
+  ASSERT_EQ(post(), 202);
+  EXPECT_EQ(WaitForCount(tenant, 300), 300);
+
+  // The same batch again (an agent retrying after a lost 202): no new row.
+  ASSERT_EQ(post(), 202);
+  // Something that is not an event, straight onto the topic, then more events.
+  auto producer = kafka::Producer::Create(
+      {.brokers = InfraEnv::Get().Require("PORTCULLIS_KAFKA_BROKERS"), .client_id = "test"});
+  ASSERT_TRUE(producer.ok());
+  auto acks = (*producer)->ProduceAndWait(topic, {{"junk", "\xff\xfe not protobuf"}},
+                                          std::chrono::seconds(10));
+  ASSERT_TRUE(acks[0].status.ok()) << acks[0].status;
+  ASSERT_EQ(api.Call("POST", "/v1/events", credential, MakeBatch(50).SerializeAsString(),
+                     "application/x-protobuf")
+                .status,
+            202);
+  EXPECT_EQ(WaitForCount(tenant, 350), 350);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Count(tenant), 350) << "the retried batch was deduplicated";
+
+  auto consumer =
+      kafka::Consumer::Create({.brokers = InfraEnv::Get().Require("PORTCULLIS_KAFKA_BROKERS"),
+                               .group_id = testing::UniqueName("g-"),
+                               .topics = {dead}});
+  ASSERT_TRUE(consumer.ok());
+  std::vector<kafka::Message> letters;
+  for (int i = 0; i < 40 && letters.empty(); ++i) {
+    auto m = (*consumer)->Poll(10, std::chrono::milliseconds(500));
+    if (m.ok()) letters = *m;
+  }
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_NE(letters[0].value.find("not a portcullis.v1.Event"), std::string::npos);
+  EXPECT_NE(letters[0].value.find("\xff\xfe not protobuf"), std::string::npos);
+  (void)(*consumer)->Close();
+
+  EXPECT_EQ(indexer.Stop(SIGTERM), 0);
+  EXPECT_EQ(ingest.Stop(SIGTERM), 0);
+  EXPECT_EQ(registry.Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace portcullis
