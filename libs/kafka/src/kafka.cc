@@ -333,6 +333,27 @@ class ConsumerImpl final : public Consumer {
     return s;
   }
 
+  StatusOr<std::vector<PartitionLag>> Lag() override {
+    std::vector<RdKafka::TopicPartition*> parts;
+    RdKafka::ErrorCode code = consumer_->assignment(parts);
+    if (code != RdKafka::ERR_NO_ERROR) return FromErrorCode(code, "kafka assignment");
+    std::vector<PartitionLag> out;
+    if (!parts.empty() && consumer_->position(parts) == RdKafka::ERR_NO_ERROR) {
+      for (RdKafka::TopicPartition* p : parts) {
+        std::int64_t low = 0, high = 0;
+        if (p->offset() < 0) continue;  // nothing fetched yet
+        if (consumer_->get_watermark_offsets(p->topic(), p->partition(), &low, &high) !=
+                RdKafka::ERR_NO_ERROR ||
+            high < 0) {
+          continue;
+        }
+        out.push_back({p->topic(), p->partition(), std::max<std::int64_t>(0, high - p->offset())});
+      }
+    }
+    RdKafka::TopicPartition::destroy(parts);
+    return out;
+  }
+
   Status Close() override {
     if (!consumer_ || closed_) return OkStatus();
     closed_ = true;

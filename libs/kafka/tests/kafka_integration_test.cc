@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "portcullis/kafka/kafka.h"
 #include "portcullis/testing/infra.h"
@@ -106,6 +107,30 @@ TEST_F(KafkaTest, CommittedOffsetsAreWhereTheGroupResumes) {
   auto extra = c->Poll(10, 1s);
   ASSERT_TRUE(extra.ok());
   EXPECT_TRUE(extra->empty());
+}
+
+TEST_F(KafkaTest, LagIsWhatTheBrokerHasAndTheConsumerHasNotFetched) {
+  ASSERT_EQ(producer_->ProduceAndWait(topic_, Records(0, 30), 20s).size(), 30u);
+  auto c = MakeConsumer(testing::UniqueName("group_"), topic_);
+  ASSERT_EQ(Drain(*c, 30).size(), 30u);
+  auto lag = c->Lag();
+  ASSERT_TRUE(lag.ok()) << lag.status();
+  std::int64_t total = 0;
+  for (const PartitionLag& p : *lag)
+    total += p.lag;
+  EXPECT_EQ(total, 0) << "everything fetched";
+  ASSERT_EQ(producer_->ProduceAndWait(topic_, Records(30, 50), 20s).size(), 20u);
+  // The watermarks come with fetches: wait until the new high marks show.
+  for (int i = 0; i < 50 && total == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    lag = c->Lag();
+    ASSERT_TRUE(lag.ok());
+    total = 0;
+    for (const PartitionLag& p : *lag)
+      total += p.lag;
+  }
+  EXPECT_GT(total, 0);
+  EXPECT_LE(total, 20);
 }
 
 TEST_F(KafkaTest, UncommittedMessagesAreRedelivered) {

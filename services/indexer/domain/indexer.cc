@@ -23,6 +23,8 @@ Indexer::Indexer(std::unique_ptr<kafka::Consumer> consumer, kafka::Producer& dea
                   .CounterFamily("portcullis_indexer_batch_retries_total",
                                  "Batches retried after a database or broker failure")
                   .Add({});
+  lag_ = &metrics.GaugeFamily("portcullis_indexer_consumer_lag",
+                              "Records on the broker not yet fetched, per assigned partition");
   batch_seconds_ = &metrics
                         .HistogramFamily("portcullis_indexer_batch_duration_seconds",
                                          "Time to write a batch and commit its offsets")
@@ -99,8 +101,23 @@ bool Indexer::Handle(const std::vector<kafka::Message>& batch) {
   return true;
 }
 
+void Indexer::UpdateLag() {
+  auto lag = consumer_->Lag();
+  if (!lag.ok()) return;
+  for (auto& [key, gauge] : lag_gauges_)
+    gauge->Set(0);  // partitions no longer assigned to this instance
+  for (const kafka::PartitionLag& p : *lag) {
+    auto& gauge = lag_gauges_[{p.topic, p.partition}];
+    if (gauge == nullptr) {
+      gauge = &lag_->Add({{"topic", p.topic}, {"partition", std::to_string(p.partition)}});
+    }
+    gauge->Set(static_cast<double>(p.lag));
+  }
+}
+
 void Indexer::Run() {
   while (!stop_) {
+    UpdateLag();
     auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
     if (!batch.ok()) {
       log::Warn("indexer: poll failed", {{"error", batch.status().message()}});

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -51,6 +52,9 @@ class Indexer {
   prometheus::Counter* dead_;
   prometheus::Counter* retries_;
   prometheus::Histogram* batch_seconds_;
+  prometheus::Family<prometheus::Gauge>* lag_;
+  std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> lag_gauges_;
+  void UpdateLag();
 };
 
 }  // namespace portcullis::indexer

@@ -73,7 +73,8 @@ TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
   ServiceProcess indexer("indexer",
                          {"PORTCULLIS_HTTP_LISTEN=127.0.0.1:0", "PORTCULLIS_EVENTS_TOPIC=" + topic,
                           "PORTCULLIS_INDEXER_GROUP=" + testing::UniqueName("ix-")});
-  ASSERT_NE(indexer.WaitStarted(), 0);
+  const int indexer_port = indexer.WaitStarted();
+  ASSERT_NE(indexer_port, 0);
 
   Reply r = reg.Post("/v1/tenants", OperatorToken(), {{"name", testing::UniqueName("t-")}});
   ASSERT_EQ(r.status, 201) << r.raw_body;
@@ -127,6 +128,18 @@ TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
   EXPECT_NE(letters[0].value.find("not a portcullis.v1.Event"), std::string::npos);
   EXPECT_NE(letters[0].value.find("\xff\xfe not protobuf"), std::string::npos);
   (void)(*consumer)->Close();
+
+  // What it did is on its /metrics: rows, duplicates, dead letters, lag.
+  Reply metrics = Api(indexer_port).Call("GET", "/metrics", "", "", "", {}, false);
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"written\"} 350"),
+            std::string::npos)
+      << metrics.raw_body;
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"duplicate\"} 300"),
+            std::string::npos);
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"dead_letter\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_consumer_lag{"), std::string::npos);
 
   EXPECT_EQ(indexer.Stop(SIGTERM), 0);
   EXPECT_EQ(ingest.Stop(SIGTERM), 0);

@@ -96,6 +96,12 @@ struct Message {
   std::int64_t timestamp_ms = 0;
 };
 
+struct PartitionLag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t lag = 0;  // messages on the broker this consumer has not fetched yet
+};
+
 class Consumer {
  public:
   static StatusOr<std::unique_ptr<Consumer>> Create(const ConsumerOptions& options);
@@ -109,6 +115,10 @@ class Consumer {
   // Synchronously commits, for each partition in `processed`, the offset after
   // its highest message. Call only once they are durably handled.
   virtual Status Commit(const std::vector<Message>& processed) = 0;
+  // For each assigned partition whose position is known: the high
+  // watermark minus the position, from what the last fetches reported (no
+  // broker round trip).
+  virtual StatusOr<std::vector<PartitionLag>> Lag() = 0;
   // Leaves the group cleanly (a rebalance hands partitions to the others).
   virtual Status Close() = 0;
 };
