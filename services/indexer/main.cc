@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   using namespace portcullis;
   std::unique_ptr<indexer::PgEventWriter> writer;
   std::unique_ptr<indexer::Indexer> loop;
+  std::unique_ptr<indexer::Upkeep> upkeep;
   return service::Main(
       {.name = "indexer", .default_listen = "127.0.0.1:8447"}, argc, argv,
       [&](service::Context& ctx) -> Status {
@@ -30,15 +31,42 @@ int main(int argc, char** argv) {
             kafka::Consumer::Create({.brokers = brokers, .group_id = group, .topics = {topic}});
         if (!consumer.ok()) return consumer.status().WithContext("Kafka consumer");
         writer = std::make_unique<indexer::PgEventWriter>(*pool);
-        // Partitions a week ahead at start (writes also create a missing day).
-        if (Status s = writer->EnsurePartitionsAhead(7); !s.ok()) {
-          log::Warn("indexer: partitions not created ahead yet", {{"error", s.message()}});
-        }
         loop = std::make_unique<indexer::Indexer>(std::move(*consumer), *producer, *writer,
                                                   ctx.metrics(), options);
         loop->Start();
+        // Upkeep: partitions a week ahead and, when configured, retention.
+        const int retention_days =
+            static_cast<int>(cfg.Int("PORTCULLIS_EVENTS_RETENTION_DAYS", 0, 0, 36500));
+        const std::string owner_dsn = cfg.String("PORTCULLIS_PG_OWNER_DSN", "");
+        if (retention_days > 0 && owner_dsn.empty()) {
+          cfg.AddError("PORTCULLIS_PG_OWNER_DSN",
+                       "is required with PORTCULLIS_EVENTS_RETENTION_DAYS: dropping partitions "
+                       "needs the schema owner");
+        }
+        const std::chrono::seconds interval(
+            cfg.Int("PORTCULLIS_INDEXER_MAINTENANCE_INTERVAL_S", 3600, 1, 86400));
+        auto* dropped = &ctx.metrics()
+                             .CounterFamily("portcullis_indexer_partitions_dropped_total",
+                                            "Day partitions dropped by retention")
+                             .Add({});
+        upkeep = std::make_unique<indexer::Upkeep>(
+            interval, [w = writer.get(), retention_days, owner_dsn, dropped] {
+              if (Status s = w->EnsurePartitionsAhead(7); !s.ok()) {
+                log::Warn("indexer: partitions ahead", {{"error", s.message()}});
+              }
+              if (retention_days == 0) return;
+              auto n = indexer::PgEventWriter::DropPartitionsOlderThan(owner_dsn, retention_days);
+              if (!n.ok()) {
+                log::Warn("indexer: retention", {{"error", n.status().message()}});
+              } else if (*n > 0) {
+                dropped->Increment(*n);
+                log::Info("indexer: retention dropped day partitions",
+                          {{"partitions", *n}, {"older_than_days", retention_days}});
+              }
+            });
         ctx.OnShutdown([&] { writer.reset(); });
-        ctx.OnShutdown([&] { loop.reset(); });  // runs first: stop consuming
+        ctx.OnShutdown([&] { loop.reset(); });    // stop consuming
+        ctx.OnShutdown([&] { upkeep.reset(); });  // runs first
         return OkStatus();
       });
 }

@@ -136,4 +136,24 @@ void Indexer::Run() {
   }
 }
 
+Upkeep::Upkeep(std::chrono::seconds interval, std::function<void()> task)
+    : thread_([this, interval, task = std::move(task)] {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!stop_) {
+          lock.unlock();
+          task();
+          lock.lock();
+          cv_.wait_for(lock, interval, [this] { return stop_; });
+        }
+      }) {}
+
+Upkeep::~Upkeep() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
 }  // namespace portcullis::indexer

@@ -9,8 +9,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -55,6 +58,20 @@ class Indexer {
   prometheus::Family<prometheus::Gauge>* lag_;
   std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> lag_gauges_;
   void UpdateLag();
+};
+
+// Runs `task` now and then every `interval` on a thread of its own, until
+// destroyed (which waits for a running task to finish).
+class Upkeep {
+ public:
+  Upkeep(std::chrono::seconds interval, std::function<void()> task);
+  ~Upkeep();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace portcullis::indexer

@@ -67,4 +67,20 @@ Status PgEventWriter::EnsurePartitionsAhead(int ahead) {
   });
 }
 
+StatusOr<int> PgEventWriter::DropPartitionsOlderThan(const std::string& owner_dsn, int days) {
+  try {
+    pqxx::connection c(owner_dsn);
+    pqxx::work tx(c);
+    int dropped = tx.exec_params(
+                        "SELECT portcullis_drop_event_partitions("
+                        "(now() AT TIME ZONE 'UTC')::date - $1::integer)",
+                        days)[0][0]
+                      .as<int>();
+    tx.commit();
+    return dropped;
+  } catch (...) {
+    return pg::StatusFromCurrentException("retention");
+  }
+}
+
 }  // namespace portcullis::indexer

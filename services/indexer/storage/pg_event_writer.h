@@ -24,6 +24,10 @@ class PgEventWriter {
   StatusOr<WriteResult> Write(const std::vector<EventRow>& rows);
   // Creates the partitions of the days from yesterday to `ahead` days on.
   Status EnsurePartitionsAhead(int ahead);
+  // Drops the day partitions older than `days` days, connected as the
+  // schema owner (`owner_dsn`): the application role may not drop tables.
+  // Returns how many were dropped.
+  static StatusOr<int> DropPartitionsOlderThan(const std::string& owner_dsn, int days);
 
  private:
   pg::Pool& pool_;

@@ -148,3 +148,39 @@ TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
 
 }  // namespace
 }  // namespace portcullis
+
+namespace portcullis {
+namespace {
+
+std::string Sql(const std::string& query) {
+  pqxx::connection c(testing::InfraEnv::Get().Require("PORTCULLIS_PG_ADMIN_DSN"));
+  pqxx::nontransaction tx(c);
+  pqxx::result r = tx.exec(query);
+  return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
+}
+
+TEST(IndexerRetentionTest, DropsDayPartitionsPastRetentionAndKeepsTheRest) {
+  // A partition from ten days ago (the app role may create partitions).
+  Sql("SELECT portcullis_ensure_event_partitions(current_date - 10, 1)");
+  const std::string old_name = Sql("SELECT 'events_p' || to_char(current_date - 10, 'YYYYMMDD')");
+  const std::string today = Sql("SELECT 'events_p' || to_char(current_date, 'YYYYMMDD')");
+  ASSERT_EQ(Sql("SELECT to_regclass('" + old_name + "')::text"), old_name);
+  testing::ServiceProcess indexer(
+      "indexer",
+      {"PORTCULLIS_HTTP_LISTEN=127.0.0.1:0",
+       "PORTCULLIS_EVENTS_TOPIC=" + testing::UniqueName("test.events."),
+       "PORTCULLIS_EVENTS_RETENTION_DAYS=3", "PORTCULLIS_INDEXER_MAINTENANCE_INTERVAL_S=1"});
+  ASSERT_NE(indexer.WaitStarted(), 0);
+  std::string still;
+  for (int i = 0; i < 100; ++i) {
+    still = Sql("SELECT to_regclass('" + old_name + "')::text");
+    if (still.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(still, "") << old_name << " should have been dropped";
+  EXPECT_EQ(Sql("SELECT to_regclass('" + today + "')::text"), today) << "today's stays";
+  EXPECT_EQ(indexer.Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace portcullis
