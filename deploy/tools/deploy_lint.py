@@ -34,7 +34,7 @@ import yaml
 SERVICES = {
     "registry": (8443, True, False),
     "policy": (8444, True, False),
-    "ingest": (8445, False, True),
+    "ingest": (8445, True, True),  # PostgreSQL: agent credentials
     "query": (8446, True, False),
     "indexer": (8447, True, True),
     "instrumenter": (8448, False, False),
