@@ -90,34 +90,7 @@ POLICY_PID=""
 CHILD_PID=""
 INFRA_STARTED=0
 
-# run_child CMD...: runs CMD in the background and waits for it, so that a
-# SIGTERM/SIGINT to this script is handled at once (bash runs traps only
-# between foreground commands) and cleanup can stop CMD.
-run_child() {
-  local rc=0
-  "$@" &
-  CHILD_PID=$!
-  wait "$CHILD_PID" || rc=$?
-  CHILD_PID=""
-  return "$rc"
-}
-
-# stop_service NAME PID: SIGTERM, up to 15 s for its drain, then SIGKILL.
-stop_service() {
-  local name=$1 pid=$2 i
-  [[ -n $pid ]] && pid_alive "$pid" || return 0
-  log "stopping the $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    pid_alive "$pid" || break
-    sleep 0.1
-  done
-  if pid_alive "$pid"; then
-    warn "$name (pid $pid) ignored SIGTERM: killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+# run_child and stop_service come from scripts/lib.sh.
 
 stop_everything() {
   if [[ -n $CHILD_PID ]]; then
