@@ -270,8 +270,8 @@ run_child() {
   return "$rc"
 }
 
-# stop_service NAME PID: SIGTERM, up to 15 s for its drain, then SIGKILL.
-stop_service() {
+# stop_process NAME PID: SIGTERM, up to 15 s for its drain, then SIGKILL.
+stop_process() {
   local name=$1 pid=$2 i
   [[ -n $pid ]] && pid_alive "$pid" || return 0
   log "stopping the $name (pid $pid)"

@@ -90,15 +90,15 @@ POLICY_PID=""
 CHILD_PID=""
 INFRA_STARTED=0
 
-# run_child and stop_service come from scripts/lib.sh.
+# run_child and stop_process come from scripts/lib.sh.
 
 stop_everything() {
   if [[ -n $CHILD_PID ]]; then
     kill -TERM "$CHILD_PID" 2>/dev/null || true
     wait "$CHILD_PID" 2>/dev/null || true
   fi
-  stop_service "policy service" "$POLICY_PID"
-  stop_service registry "$REGISTRY_PID"
+  stop_process "policy service" "$POLICY_PID"
+  stop_process registry "$REGISTRY_PID"
   if ((INFRA_STARTED)); then
     log "taking down the infrastructure this run started"
     "$INFRA" down >/dev/null || warn "scripts/infra.sh down failed"

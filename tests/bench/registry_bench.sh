@@ -63,17 +63,7 @@ REGISTRY_PID=""
 CHILD_PID=""
 INFRA_STARTED=0
 
-# run_child CMD...: runs CMD in the background and waits for it, so that a
-# SIGTERM/SIGINT to this script is handled at once (bash runs traps only
-# between foreground commands) and cleanup can stop CMD.
-run_child() {
-  local rc=0
-  "$@" &
-  CHILD_PID=$!
-  wait "$CHILD_PID" || rc=$?
-  CHILD_PID=""
-  return "$rc"
-}
+# run_child comes from scripts/lib.sh.
 
 # Keeps the script's stderr on fd 3: a signal can arrive while stderr is
 # redirected to a wrk output file, and cleanup's messages must not go there.
