@@ -382,7 +382,7 @@ def check_compose(repo: Path, schema_path: Path | None) -> int:
     P.check(bool(scripts), "deploy/compose/postgres-init", "no init script")
     for s in scripts:
         body = s.read_text(encoding="utf-8")
-        for role in ("portcullis_owner", "portcullis_app"):
+        for role in ("portcullis_owner", "portcullis_app", "portcullis_indexer"):
             P.check(f"CREATE ROLE {role}" in body, str(s.relative_to(repo)), f"does not create {role}")
         P.check("OWNER portcullis_owner" in body, str(s.relative_to(repo)),
                 "database portcullis must be owned by portcullis_owner")
@@ -448,8 +448,9 @@ def check_compose(repo: Path, schema_path: Path | None) -> int:
         P.check(has_kafka == uses_kafka, w,
                 f"PORTCULLIS_KAFKA_BROKERS {'missing' if uses_kafka else 'not expected'}")
         if has_pg:
-            P.check("user=portcullis_app" in senv["PORTCULLIS_PG_DSN"], w,
-                    "services connect as portcullis_app")
+            role = "portcullis_indexer" if name == "indexer" else "portcullis_app"
+            P.check(f"user={role} " in senv["PORTCULLIS_PG_DSN"], w,
+                    f"{name} connects as {role}")
             P.check(deps.get("migrate") == "service_completed_successfully", w,
                     "must depend on migrate (service_completed_successfully)")
         if has_kafka:
@@ -660,6 +661,11 @@ def check_helm(rendered: Path, expect: str, expect_pdb: bool) -> int:
             P.check((e is not None) == wanted, w, f"{key} {'missing' if wanted else 'not expected'}")
             if e is not None:
                 P.check("secretKeyRef" in (e.get("valueFrom") or {}), w, f"{key} must come from a Secret")
+        if uses_pg:
+            # The indexer writes as portcullis_indexer, from a Secret of its own.
+            ref = ((env.get("PORTCULLIS_PG_DSN") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+            wanted = "portcullis-postgresql-indexer" if name == "indexer" else "portcullis-postgresql"
+            P.check(ref.get("name") == wanted, w, f"PORTCULLIS_PG_DSN must come from Secret {wanted}")
         if tls:
             P.check("PORTCULLIS_TLS_DISABLE" not in env, w, "TLS on: PORTCULLIS_TLS_DISABLE must be absent")
             P.check("PORTCULLIS_TLS_CERT" in env and "PORTCULLIS_TLS_KEY" in env, w, "TLS cert/key env")

@@ -22,13 +22,20 @@ int main(int argc, char** argv) {
             cfg.String("PORTCULLIS_EVENTS_DEAD_LETTER_TOPIC", topic + ".dead");
         options.max_batch =
             static_cast<std::size_t>(cfg.Int("PORTCULLIS_INDEXER_MAX_BATCH", 5000, 1, 100000));
+        options.writers = static_cast<int>(cfg.Int("PORTCULLIS_INDEXER_WRITERS", 2, 1, 16));
         const std::string group = cfg.String("PORTCULLIS_INDEXER_GROUP", "portcullis-indexer");
         const std::string brokers = cfg.String("PORTCULLIS_KAFKA_BROKERS", "");
         pg::Pool* pool = ctx.Postgres();
         kafka::Producer* producer = ctx.KafkaProducer();                // dead letters
         if (pool == nullptr || producer == nullptr) return OkStatus();  // reported by Main
-        auto consumer =
-            kafka::Consumer::Create({.brokers = brokers, .group_id = group, .topics = {topic}});
+        // Fetches wait for 256 KiB or 100 ms, whichever comes first: a
+        // consumer that keeps up would otherwise send a fetch per handful of
+        // records, and the broker's CPU goes to answering them.
+        auto consumer = kafka::Consumer::Create(
+            {.brokers = brokers,
+             .group_id = group,
+             .topics = {topic},
+             .extra = {{"fetch.min.bytes", "262144"}, {"fetch.wait.max.ms", "100"}}});
         if (!consumer.ok()) return consumer.status().WithContext("Kafka consumer");
         writer = std::make_unique<indexer::PgEventWriter>(*pool);
         loop = std::make_unique<indexer::Indexer>(std::move(*consumer), *producer, *writer,

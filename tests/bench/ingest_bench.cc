@@ -11,10 +11,10 @@
 // Normally run by tests/bench/ingest_bench.sh, which starts the services (see
 // tests/bench/README.md). Phases, in this order:
 //   1. baselines: N rows COPYed straight into events (PostgreSQL's superuser,
-//      one transaction per --copy-batch rows), then N rows through the
-//      indexer's own writer (PgEventWriter, the application role: COPY into a
-//      staging table + INSERT ... ON CONFLICT per tenant), each for a tenant
-//      of its own;
+//      one transaction per --copy-batch rows, the COPY text the indexer
+//      makes), then N rows through the indexer's own writer (PgEventWriter,
+//      as portcullis_indexer: COPY in a savepoint), each for a tenant of its
+//      own;
 //   2. warm-up: --warmup-events (at least one batch per agent), waited for
 //      until queryable;
 //   3. throughput: N events in batches from --senders threads (one TLS
@@ -570,24 +570,31 @@ StatusOr<Clock::time_point> WaitWritten(IndexerMetrics& indexer, double base, lo
 
 // --- baselines --------------------------------------------------------------------
 
-// N rows as the indexer makes them (ToRow of a stamped event) for `tenant`,
-// timed like the senders' batches: the events of a batch share their time.
-StatusOr<std::vector<indexer::EventRow>> BaselineRows(const std::string& tenant, int n, int batch) {
+// N rows as the indexer makes them (AppendRow of a stamped event) for
+// `tenant`, in batches of copy_batch rows, timed like the senders' batches:
+// the events of a batch share their time.
+StatusOr<std::vector<indexer::RowBatch>> BaselineRows(const std::string& tenant, const Flags& f) {
   PORTCULLIS_ASSIGN_OR_RETURN(Uuid tenant_uuid, Uuid::Parse(tenant));
   Agent agent{Uuid::Random().ToString(), "", "bench-baseline", "bench-host-baseline"};
   const std::string agent_bytes = Uuid::Parse(agent.id)->Binary();
-  std::vector<indexer::EventRow> rows;
-  rows.reserve(static_cast<std::size_t>(n));
+  std::vector<indexer::RowBatch> batches;
   const std::int64_t now = NowUnixNano();
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0; i < f.events; ++i) {
+    if (i % f.copy_batch == 0) batches.emplace_back();
     v1::Event e = MakeEvent(agent, static_cast<std::uint64_t>(i),
-                            now + static_cast<std::int64_t>(i / batch) * 1000000);
+                            now + static_cast<std::int64_t>(i / f.batch) * 1000000);
     e.set_tenant_id(tenant_uuid.Binary());
     e.set_agent_id(agent_bytes);
-    PORTCULLIS_ASSIGN_OR_RETURN(indexer::EventRow row, indexer::ToRow(e));
-    rows.push_back(std::move(row));
+    PORTCULLIS_RETURN_IF_ERROR(indexer::AppendRow(e, batches.back()));
   }
-  return rows;
+  return batches;
+}
+
+Status Vacuum(pqxx::connection& conn) {
+  return WithPg(conn, "VACUUM ANALYZE events", [](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("VACUUM (ANALYZE) events");
+  });
 }
 
 struct RateResult {
@@ -596,51 +603,40 @@ struct RateResult {
   double rate() const { return static_cast<double>(rows) / seconds; }
 };
 
-// COPY straight into events, one transaction per copy_batch rows.
-StatusOr<RateResult> RawCopy(pqxx::connection& conn, const std::vector<indexer::EventRow>& rows,
-                             const Flags& f) {
-  const std::vector<std::string> columns(indexer::kEventColumns.begin(),
-                                         indexer::kEventColumns.end());
+long long Rows(const std::vector<indexer::RowBatch>& batches) {
+  long long n = 0;
+  for (const auto& b : batches)
+    n += static_cast<long long>(b.rows);
+  return n;
+}
+
+// The same COPY text straight into events, one transaction per batch.
+StatusOr<RateResult> RawCopy(pqxx::connection& conn,
+                             const std::vector<indexer::RowBatch>& batches) {
   const auto start = Clock::now();
-  const std::size_t step = static_cast<std::size_t>(f.copy_batch);
-  for (std::size_t first = 0; first < rows.size(); first += step) {
+  for (const indexer::RowBatch& b : batches) {
     PORTCULLIS_RETURN_IF_ERROR(WithPg(conn, "COPY into events", [&](pqxx::connection& c) {
       pqxx::work tx(c);
-      pqxx::stream_to copy(tx, "events", columns);
-      std::array<const char*, indexer::kEventColumns.size()> line{};
-      for (std::size_t k = first; k < std::min(rows.size(), first + step); ++k) {
-        for (std::size_t i = 0; i < line.size(); ++i)
-          line[i] = rows[k].values[i] ? rows[k].values[i]->c_str() : nullptr;
-        copy << line;
-      }
-      copy.complete();
+      indexer::CopyRows(tx, "events", b);
       tx.commit();
     }));
   }
-  return RateResult{static_cast<long long>(rows.size()), Seconds(Clock::now() - start)};
+  return RateResult{Rows(batches), Seconds(Clock::now() - start)};
 }
 
-// The indexer's write path: PgEventWriter, copy_batch rows per Write.
-StatusOr<RateResult> WriterCopy(pg::Pool& pool, std::vector<indexer::EventRow> rows,
-                                const Flags& f) {
+// The indexer's write path: PgEventWriter, one Write per batch.
+StatusOr<RateResult> WriterCopy(pg::Pool& pool, const std::vector<indexer::RowBatch>& batches) {
   indexer::PgEventWriter writer(pool);
-  const std::size_t step = static_cast<std::size_t>(f.copy_batch);
-  std::vector<std::vector<indexer::EventRow>> chunks;
-  for (std::size_t first = 0; first < rows.size(); first += step) {
-    auto end = rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), first + step));
-    chunks.emplace_back(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(first)),
-                        std::make_move_iterator(end));
-  }
   long long inserted = 0;
   const auto start = Clock::now();
-  for (const auto& chunk : chunks) {
-    PORTCULLIS_ASSIGN_OR_RETURN(indexer::WriteResult w, writer.Write(chunk));
+  for (const indexer::RowBatch& b : batches) {
+    PORTCULLIS_ASSIGN_OR_RETURN(indexer::WriteResult w, writer.Write(b));
     inserted += static_cast<long long>(w.inserted);
   }
   RateResult out{inserted, Seconds(Clock::now() - start)};
-  if (inserted != static_cast<long long>(rows.size())) {
+  if (inserted != Rows(batches)) {
     return InternalError("PgEventWriter inserted " + std::to_string(inserted) + " of " +
-                         std::to_string(rows.size()) + " rows");
+                         std::to_string(Rows(batches)) + " rows");
   }
   return out;
 }
@@ -911,15 +907,15 @@ int main(int argc, char** argv) {
     return e != nullptr ? e->value : std::string();
   };
   const std::string ca = get("PORTCULLIS_TLS_CA");
-  const std::string app_dsn = get("PORTCULLIS_PG_DSN");
+  const std::string indexer_dsn = get("PORTCULLIS_PG_INDEXER_DSN");  // the writer baseline's
   const std::string admin_dsn = get("PORTCULLIS_PG_ADMIN_DSN");
   std::string operator_token;
   {
     std::ifstream in(get("PORTCULLIS_OPERATOR_TOKEN_FILE"));
-    if (ca.empty() || app_dsn.empty() || admin_dsn.empty() || !(in >> operator_token)) {
+    if (ca.empty() || indexer_dsn.empty() || admin_dsn.empty() || !(in >> operator_token)) {
       return setup_failed(InvalidArgumentError(
           f.config +
-          " lacks PORTCULLIS_TLS_CA, PORTCULLIS_PG_DSN, PORTCULLIS_PG_ADMIN_DSN or a "
+          " lacks PORTCULLIS_TLS_CA, PORTCULLIS_PG_INDEXER_DSN, PORTCULLIS_PG_ADMIN_DSN or a "
           "readable PORTCULLIS_OPERATOR_TOKEN_FILE"));
     }
   }
@@ -959,7 +955,7 @@ int main(int argc, char** argv) {
     return setup_failed(s);
   }
   StatusOr<std::unique_ptr<pg::Pool>> pool = pg::Pool::Create(
-      {.dsn = app_dsn, .size = 1, .statement_timeout = std::chrono::milliseconds(60000)});
+      {.dsn = indexer_dsn, .size = 1, .statement_timeout = std::chrono::milliseconds(60000)});
   if (!pool.ok()) return setup_failed(pool.status());
   http::Client ingest_metrics({.port = static_cast<std::uint16_t>(f.ingest_port), .ca_file = ca});
   IndexerMetrics indexer_metrics(f.indexer_ports, ca);
@@ -971,21 +967,21 @@ int main(int argc, char** argv) {
                prefix.c_str(), f.senders);
 
   // --- 1. baselines ---
-  StatusOr<std::vector<indexer::EventRow>> copy_rows =
-      BaselineRows(copy_tenant->id, f.events, f.batch);
+  StatusOr<std::vector<indexer::RowBatch>> copy_rows = BaselineRows(copy_tenant->id, f);
   if (!copy_rows.ok()) return setup_failed(copy_rows.status());
+  if (Status s = Vacuum(*admin); !s.ok()) return setup_failed(s);
   const CpuSample raw_cpu0 = CpuSample::Take(f);
-  StatusOr<RateResult> raw = RawCopy(*admin, *copy_rows, f);
+  StatusOr<RateResult> raw = RawCopy(*admin, *copy_rows);
   const CpuSample raw_cpu = CpuSample::Take(f) - raw_cpu0;
   if (!raw.ok()) return setup_failed(raw.status().WithContext("raw COPY baseline"));
   copy_rows->clear();
   std::fprintf(stderr, "ingest_bench: raw COPY: %lld rows in %.2f s (%.0f rows/s)\n", raw->rows,
                raw->seconds, raw->rate());
-  StatusOr<std::vector<indexer::EventRow>> writer_rows =
-      BaselineRows(writer_tenant->id, f.events, f.batch);
+  StatusOr<std::vector<indexer::RowBatch>> writer_rows = BaselineRows(writer_tenant->id, f);
   if (!writer_rows.ok()) return setup_failed(writer_rows.status());
+  if (Status s = Vacuum(*admin); !s.ok()) return setup_failed(s);
   const CpuSample writer_cpu0 = CpuSample::Take(f);
-  StatusOr<RateResult> written = WriterCopy(**pool, std::move(*writer_rows), f);
+  StatusOr<RateResult> written = WriterCopy(**pool, *writer_rows);
   const CpuSample writer_cpu = CpuSample::Take(f) - writer_cpu0;
   if (!written.ok()) return setup_failed(written.status().WithContext("PgEventWriter baseline"));
   std::fprintf(stderr, "ingest_bench: PgEventWriter: %lld rows in %.2f s (%.0f rows/s)\n",
@@ -1012,6 +1008,9 @@ int main(int argc, char** argv) {
     if (!at.ok()) return setup_failed(at.status().WithContext("warm-up"));
     std::fprintf(stderr, "ingest_bench: warm-up: %lld events queryable\n", expected);
   }
+  // Each measured phase starts from a vacuumed, analyzed table (autovacuum is
+  // off for the run: see ingest_bench.sh).
+  if (Status s = Vacuum(*admin); !s.ok()) return setup_failed(s);
 
   // --- 3. throughput ---
   std::vector<std::vector<Body>> bodies(senders.size());
@@ -1171,7 +1170,7 @@ int main(int argc, char** argv) {
   std::printf(
       "  baselines: the same number of equivalent rows (ToRow of the same kind of events), %d\n"
       "             per transaction, into the same events table: raw COPY (superuser, no RLS),\n"
-      "             then the indexer's PgEventWriter (application role, staging + INSERT)\n"
+      "             then the indexer's PgEventWriter (its role portcullis_indexer)\n"
       "  pipeline:  one ingest, Kafka (%d partitions), %zu indexer(s) in one consumer group\n\n",
       f.copy_batch, f.partitions, f.indexer_ports.size());
   std::printf("%-34s %9s %9s %11s %7s\n", "throughput", "events", "seconds", "events/s", "ratio");

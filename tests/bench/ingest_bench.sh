@@ -115,6 +115,9 @@ stop_everything() {
     stop_process indexer "$pid"
   done
   stop_process registry "$REGISTRY_PID"
+  if ((AUTOVACUUM_OFF)); then
+    set_autovacuum "RESET autovacuum" || warn "could not turn autovacuum back on"
+  fi
   if ((INFRA_STARTED)); then
     log "taking down the infrastructure this run started"
     "$INFRA" down >/dev/null || warn "scripts/infra.sh down failed"
@@ -159,9 +162,21 @@ else
 fi
 ENV_FILE=$("$INFRA" up) || die "scripts/infra.sh up failed"
 load_env "$ENV_FILE"
-for k in PORTCULLIS_TLS_CA PORTCULLIS_OPERATOR_TOKEN_FILE PORTCULLIS_PG_ADMIN_DSN; do
+for k in PORTCULLIS_TLS_CA PORTCULLIS_OPERATOR_TOKEN_FILE PORTCULLIS_PG_ADMIN_DSN \
+  PORTCULLIS_PG_INDEXER_DSN; do
   [[ -n ${!k:-} ]] || die "$ENV_FILE has no $k (an infra.sh from before it?)"
 done
+# Autovacuum off for the run (back on at the end): its workers start on their
+# own schedule and would bill whichever phase they land in. Instead,
+# ingest_bench runs VACUUM ANALYZE before each measured phase, so every phase
+# starts from the same state and pays for no other phase's rows.
+AUTOVACUUM_OFF=0
+set_autovacuum() {
+  psql -X -q "$PORTCULLIS_PG_ADMIN_DSN" -c "ALTER SYSTEM $1" -c "SELECT pg_reload_conf()" \
+    >/dev/null
+}
+set_autovacuum "SET autovacuum = off" || die "could not turn autovacuum off"
+AUTOVACUUM_OFF=1
 
 # --- services -----------------------------------------------------------------
 
@@ -205,7 +220,9 @@ wait_ready registry "$REGISTRY_PID" "https://127.0.0.1:$REGISTRY_PORT"
 wait_ready ingest "$INGEST_PID" "https://127.0.0.1:$INGEST_PORT"
 for ((i = 0; i < INDEXERS; i++)); do
   log "starting $INDEXER_BIN on 127.0.0.1:${INDEXER_PORTS[i]} (topic $PORTCULLIS_EVENTS_TOPIC)"
+  # As in a deployment: the indexer writes as its own role.
   PORTCULLIS_HTTP_LISTEN=127.0.0.1:${INDEXER_PORTS[i]} \
+    PORTCULLIS_PG_DSN=$PORTCULLIS_PG_INDEXER_DSN \
     "$INDEXER_BIN" --config "$ENV_FILE" >"$WORK/indexer$i.log" 2>&1 &
   INDEXER_PIDS+=("$!")
 done

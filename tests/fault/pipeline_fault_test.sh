@@ -66,7 +66,7 @@ ready() {  # ready PORT: /readyz 200 (bounded)
 start registry "$registry_port"
 start ingest "$ingest_port"
 ready "$ingest_port" || die "ingest not ready (topic)"
-start indexer "$indexer_port"
+start indexer "$indexer_port" PORTCULLIS_PG_DSN="$PORTCULLIS_PG_INDEXER_DSN"
 
 registry=https://localhost:$registry_port
 api() {  # api CREDENTIAL PATH JSON: POST, prints the reply
@@ -112,7 +112,7 @@ progress
 struck
 crash indexer
 sleep 1
-start indexer "$indexer_port"
+start indexer "$indexer_port" PORTCULLIS_PG_DSN="$PORTCULLIS_PG_INDEXER_DSN"
 
 progress
 struck

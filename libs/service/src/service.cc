@@ -72,9 +72,15 @@ class ContextImpl final : public Context {
     const milliseconds delivery_timeout =
         reader_.Millis("PORTCULLIS_KAFKA_DELIVERY_TIMEOUT_MS", info_.default_kafka_delivery_timeout,
                        milliseconds(1000), milliseconds(300000));
+    // What the broker stores and the consumers read back; lz4 costs the
+    // producer, the broker and the consumers the least CPU per event (see
+    // libs/kafka/README.md).
+    const std::string compression = reader_.Enum("PORTCULLIS_KAFKA_COMPRESSION", "lz4",
+                                                 {"lz4", "zstd", "gzip", "snappy", "none"});
     auto p = kafka::Producer::Create({.brokers = brokers,
                                       .client_id = "portcullis-" + info_.name,
-                                      .delivery_timeout = delivery_timeout});
+                                      .delivery_timeout = delivery_timeout,
+                                      .extra = {{"compression.type", compression}}});
     if (!p.ok()) {
       reader_.AddError("PORTCULLIS_KAFKA_BROKERS", p.status().message());
       return nullptr;

@@ -23,12 +23,19 @@ Indexer::Indexer(std::unique_ptr<kafka::Consumer> consumer, kafka::Producer& dea
                   .CounterFamily("portcullis_indexer_batch_retries_total",
                                  "Batches retried after a database or broker failure")
                   .Add({});
+  deduplicated_ = &metrics
+                       .CounterFamily("portcullis_indexer_batches_deduplicated_total",
+                                      "Batches that held events already in the database (a "
+                                      "redelivery) and were written again skipping them")
+                       .Add({});
   lag_ = &metrics.GaugeFamily("portcullis_indexer_consumer_lag",
                               "Records on the broker not yet fetched, per assigned partition");
-  batch_seconds_ = &metrics
-                        .HistogramFamily("portcullis_indexer_batch_duration_seconds",
-                                         "Time to write a batch and commit its offsets")
-                        .Add({}, metrics::LatencyBuckets());
+  batch_seconds_ =
+      &metrics
+           .HistogramFamily(
+               "portcullis_indexer_batch_duration_seconds",
+               "Time from polling a batch to its offsets committed (decode, write, commit)")
+           .Add({}, metrics::LatencyBuckets());
 }
 
 Indexer::~Indexer() {
@@ -36,31 +43,39 @@ Indexer::~Indexer() {
 }
 
 void Indexer::Start() {
-  thread_ = std::thread([this] { Run(); });
+  reader_ = std::thread([this] { ReadLoop(); });
+  for (int i = 0; i < std::max(1, options_.writers); ++i)
+    writer_threads_.emplace_back([this] { WriteLoop(); });
 }
 
 void Indexer::Stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (reader_.joinable()) reader_.join();
+  for (std::thread& t : writer_threads_)
+    t.join();
+  writer_threads_.clear();
   if (consumer_) (void)consumer_->Close();
   consumer_.reset();
 }
 
-bool Indexer::Handle(const std::vector<kafka::Message>& batch) {
-  auto start = std::chrono::steady_clock::now();
-  std::vector<EventRow> rows;
-  std::vector<kafka::Record> dead;
-  rows.reserve(batch.size());
-  for (const kafka::Message& m : batch) {
-    v1::Event e;
+Indexer::Work Indexer::Decode(std::vector<kafka::Message> records) {
+  Work w;
+  w.polled = std::chrono::steady_clock::now();
+  w.rows.copy_text.reserve(records.size() * 512);
+  v1::Event e;
+  for (kafka::Message& m : records) {
     std::string reason;
     if (!e.ParseFromString(m.value)) {
       reason = "not a portcullis.v1.Event";
-    } else if (auto row = ToRow(e); row.ok()) {
-      rows.push_back(std::move(*row));
+    } else if (Status s = AppendRow(e, w.rows); s.ok()) {
+      m.value = std::string();  // only its offset is needed from now on
       continue;
     } else {
-      reason = row.status().message();
+      reason = s.message();
     }
     nlohmann::json letter = {{"reason", reason},
                              {"topic", m.topic},
@@ -68,18 +83,24 @@ bool Indexer::Handle(const std::vector<kafka::Message>& batch) {
                              {"offset", m.offset},
                              {"key", m.key}};
     // The original bytes follow the JSON line, so nothing is lost.
-    dead.push_back({m.key, letter.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                               "\n" + m.value});
+    w.dead.push_back({m.key, letter.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                 "\n" + m.value});
+    m.value = std::string();
   }
-  auto written = writer_.Write(rows);
+  w.records = std::move(records);
+  return w;
+}
+
+bool Indexer::Handle(const Work& w) {
+  auto written = writer_.Write(w.rows);
   if (!written.ok()) {
     log::Warn("indexer: batch not written; retrying",
-              {{"error", written.status().message()}, {"events", rows.size()}});
+              {{"error", written.status().message()}, {"events", w.rows.rows}});
     return false;
   }
-  if (!dead.empty()) {
-    for (const kafka::DeliveryResult& d :
-         dead_letters_.ProduceAndWait(options_.dead_letter_topic, dead, std::chrono::seconds(10))) {
+  if (!w.dead.empty()) {
+    for (const kafka::DeliveryResult& d : dead_letters_.ProduceAndWait(
+             options_.dead_letter_topic, w.dead, std::chrono::seconds(10))) {
       if (!d.status.ok()) {
         log::Warn("indexer: dead letter not acknowledged; retrying the batch",
                   {{"error", d.status.message()}});
@@ -87,20 +108,39 @@ bool Indexer::Handle(const std::vector<kafka::Message>& batch) {
       }
     }
     log::Warn("indexer: records sent to the dead-letter topic",
-              {{"count", dead.size()}, {"topic", options_.dead_letter_topic}});
-  }
-  if (Status s = consumer_->Commit(batch); !s.ok()) {
-    // Redelivered later and deduplicated: only progress is lost.
-    log::Warn("indexer: offset commit failed", {{"error", s.message()}});
+              {{"count", w.dead.size()}, {"topic", options_.dead_letter_topic}});
   }
   rows_written_->Increment(static_cast<double>(written->inserted));
   duplicates_->Increment(static_cast<double>(written->duplicates));
-  dead_->Increment(static_cast<double>(dead.size()));
-  batch_seconds_->Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  dead_->Increment(static_cast<double>(w.dead.size()));
+  if (written->deduplicated) deduplicated_->Increment();
   return true;
 }
 
+void Indexer::Written(Work& w) {
+  std::lock_guard<std::mutex> in_order(commit_mu_);
+  std::vector<kafka::Message> ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    written_[w.seq] = std::move(w.records);
+    while (!written_.empty() && written_.begin()->first == next_commit_) {
+      auto& records = written_.begin()->second;
+      ready.insert(ready.end(), std::make_move_iterator(records.begin()),
+                   std::make_move_iterator(records.end()));
+      written_.erase(written_.begin());
+      ++next_commit_;
+    }
+    cv_.notify_all();
+  }
+  if (!ready.empty()) {
+    if (Status s = consumer_->Commit(ready); !s.ok()) {
+      // Redelivered later and deduplicated: only progress is lost.
+      log::Warn("indexer: offset commit failed", {{"error", s.message()}});
+    }
+  }
+  batch_seconds_->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - w.polled).count());
+}
 void Indexer::UpdateLag() {
   auto lag = consumer_->Lag();
   if (!lag.ok()) return;
@@ -115,7 +155,9 @@ void Indexer::UpdateLag() {
   }
 }
 
-void Indexer::Run() {
+void Indexer::ReadLoop() {
+  const std::size_t capacity = static_cast<std::size_t>(std::max(1, options_.writers));
+  std::uint64_t seq = 0;
   while (!stop_) {
     UpdateLag();
     auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
@@ -125,14 +167,43 @@ void Indexer::Run() {
       continue;
     }
     if (batch->empty()) continue;
+    Work w = Decode(std::move(*batch));
+    w.seq = seq++;
+    std::unique_lock<std::mutex> lock(mu_);
+    // Also bounded: batches written past one that keeps failing (their
+    // offsets can't be committed before it is).
+    cv_.wait(lock, [&] {
+      return stop_ || (pending_.size() < capacity && written_.size() < 8 * capacity);
+    });
+    if (stop_) break;  // uncommitted: redelivered to whoever owns the partitions next
+    pending_.push_back(std::move(w));
+    cv_.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  reader_done_ = true;
+  cv_.notify_all();
+}
+
+void Indexer::WriteLoop() {
+  for (;;) {
+    Work w;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !pending_.empty() || reader_done_; });
+      if (stop_ || pending_.empty()) return;
+      w = std::move(pending_.front());
+      pending_.pop_front();
+      cv_.notify_all();  // the reader may decode the next batch meanwhile
+    }
     // The same batch until it is written: offsets never pass unwritten events.
-    while (!Handle(*batch)) {
+    while (!Handle(w)) {
       retries_->Increment();
       for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_backoff && !stop_;
            waited += std::chrono::milliseconds(50))
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (stop_) return;  // uncommitted: the next owner of the partitions redoes it
     }
+    Written(w);
   }
 }
 

@@ -5,15 +5,28 @@
 // go to the dead-letter topic with the reason before their offsets move.
 // A database failure keeps the batch and retries it (with back-off) instead
 // of moving on.
+//
+// Decoding overlaps writing, and several batches are written at once (one
+// database connection each: a single transaction keeps PostgreSQL on one
+// core): a reader thread polls and turns records into COPY text; `writers`
+// writer threads each take the next batch, write it and send its dead
+// letters. Offsets are committed in poll order, for the longest run of
+// batches that are all written: never past an unwritten event. At most
+// `writers` decoded batches wait (back-pressure: the reader stops polling).
+// Two writers racing on the same event id (a redelivery) serialize on its
+// index entry and the second takes the deduplicating path; a deadlock
+// between them fails one batch, which is retried.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,6 +41,7 @@ struct IndexerOptions {
   std::size_t max_batch = 5000;
   std::chrono::milliseconds poll_timeout{200};
   std::chrono::milliseconds retry_backoff{1000};
+  int writers = 2;  // batches written at once
 };
 
 class Indexer {
@@ -36,24 +50,48 @@ class Indexer {
           PgEventWriter& writer, metrics::Registry& metrics, IndexerOptions options);
   ~Indexer();  // Stop()
   void Start();
-  // Finishes the batch in hand, leaves the group.
+  // Finishes the batches being written, leaves the group.
   void Stop();
 
  private:
-  void Run();
-  // Writes and commits one batch; false when it must be retried.
-  bool Handle(const std::vector<kafka::Message>& batch);
+  // A polled batch, decoded.
+  struct Work {
+    std::uint64_t seq = 0;                // poll order
+    std::vector<kafka::Message> records;  // values dropped once decoded
+    RowBatch rows;
+    std::vector<kafka::Record> dead;
+    std::chrono::steady_clock::time_point polled;
+  };
+  void ReadLoop();
+  void WriteLoop();
+  Work Decode(std::vector<kafka::Message> records);
+  // Writes one batch and sends its dead letters; false when it must be
+  // retried.
+  bool Handle(const Work& work);
+  // Records `w` as written and commits the offsets of every batch up to the
+  // first one still unwritten.
+  void Written(Work& w);
 
   std::unique_ptr<kafka::Consumer> consumer_;
   kafka::Producer& dead_letters_;
   PgEventWriter& writer_;
   const IndexerOptions options_;
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Work> pending_;  // guarded by mu_: decoded, not yet taken by a writer
+  bool reader_done_ = false;  // guarded by mu_
+  // Guarded by mu_: batches written whose offsets wait for earlier batches.
+  std::map<std::uint64_t, std::vector<kafka::Message>> written_;
+  std::uint64_t next_commit_ = 0;  // guarded by mu_: the oldest batch not committed
+  std::mutex commit_mu_;           // commits in order: taken before mu_
+  std::thread reader_;
+  std::vector<std::thread> writer_threads_;
   prometheus::Counter* rows_written_;
   prometheus::Counter* duplicates_;
   prometheus::Counter* dead_;
   prometheus::Counter* retries_;
+  prometheus::Counter* deduplicated_;
   prometheus::Histogram* batch_seconds_;
   prometheus::Family<prometheus::Gauge>* lag_;
   std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> lag_gauges_;

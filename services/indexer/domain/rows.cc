@@ -2,132 +2,267 @@
 
 #include <arpa/inet.h>
 
-#include <ctime>
+#include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace portcullis::indexer {
 namespace {
 
-StatusOr<Uuid> UuidFrom(const std::string& bytes, const char* field) {
-  if (bytes.size() != 16) return InvalidArgumentError(std::string(field) + " is not 16 bytes");
-  std::array<std::uint8_t, 16> b;
-  std::copy(bytes.begin(), bytes.end(), b.begin());
-  return Uuid(b);
+constexpr char kHex[] = "0123456789abcdef";
+
+bool HasNul(std::string_view s) {
+  return s.find('\0') != std::string_view::npos;
 }
 
-std::optional<std::string> Text(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  return s;
-}
+// Writes the columns of one row; every check that can fail runs before the
+// first byte is appended, so a refused event leaves the batch as it was.
+class Line {
+ public:
+  explicit Line(std::string& out) : out_(out) {}
 
-std::optional<std::string> Ip(const std::string& bytes) {
-  char buf[INET6_ADDRSTRLEN];
-  if (bytes.size() == 4 && inet_ntop(AF_INET, bytes.data(), buf, sizeof(buf))) return buf;
-  if (bytes.size() == 16 && inet_ntop(AF_INET6, bytes.data(), buf, sizeof(buf))) return buf;
-  return std::nullopt;
-}
-
-std::string Lower(std::string_view enum_name, std::string_view prefix) {
-  std::string out(enum_name.substr(enum_name.rfind(prefix, 0) == 0 ? prefix.size() : 0));
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "2026-11-28 12:00:00.123456+00" (microseconds: PostgreSQL's resolution).
-std::string Timestamp(std::int64_t unix_nano) {
-  std::int64_t secs = unix_nano / 1'000'000'000;
-  std::int64_t micros = (unix_nano % 1'000'000'000) / 1000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    --secs;
+  void Null() {
+    Separator();
+    out_ += "\\N";
   }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  char frac[16];
-  std::snprintf(frac, sizeof(frac), ".%06lld+00", static_cast<long long>(micros));
-  return std::string(buf) + frac;
+  // A text column: the empty string is NULL (proto3 can't tell them apart).
+  void Text(std::string_view s) {
+    if (s.empty()) return Null();
+    Separator();
+    Escaped(s);
+  }
+  void Uuid(const std::string& bytes16) {
+    Separator();
+    for (std::size_t i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) out_ += '-';
+      const auto b = static_cast<unsigned char>(bytes16[i]);
+      out_ += kHex[b >> 4];
+      out_ += kHex[b & 15];
+    }
+  }
+  template <typename Int>
+  void Integer(Int v) {
+    Separator();
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    out_.append(buf, end);
+  }
+  void Bool(bool v) {
+    Separator();
+    out_ += v ? 't' : 'f';
+  }
+  // "2026-11-28 12:00:00.123456+00" (microseconds: PostgreSQL's resolution).
+  void Timestamp(std::int64_t unix_nano) {
+    using namespace std::chrono;
+    const sys_time<microseconds> t{microseconds(unix_nano / 1000)};  // unix_nano > 0
+    const sys_days day = floor<days>(t);
+    const year_month_day ymd(day);
+    const hh_mm_ss hms(t - day);
+    char buf[40];
+    int n = std::snprintf(
+        buf, sizeof(buf), "%04d-%02u-%02u %02d:%02d:%02d.%06lld+00", static_cast<int>(ymd.year()),
+        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+        static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+        static_cast<int>(hms.seconds().count()), static_cast<long long>(hms.subseconds().count()));
+    Separator();
+    out_.append(buf, static_cast<std::size_t>(n));
+  }
+  // 4 or 16 bytes as an address; anything else is NULL.
+  void Ip(const std::string& bytes) {
+    char buf[INET6_ADDRSTRLEN];
+    const int family = bytes.size() == 4 ? AF_INET : bytes.size() == 16 ? AF_INET6 : 0;
+    if (family == 0 || inet_ntop(family, bytes.data(), buf, sizeof(buf)) == nullptr) return Null();
+    Separator();
+    out_ += buf;
+  }
+  // An enum's name without its prefix, lower case ("CATEGORY_FILE" -> "file").
+  void EnumName(const std::string& name, std::string_view prefix) {
+    Separator();
+    std::string_view s = name;
+    if (s.substr(0, prefix.size()) == prefix) s.remove_prefix(prefix.size());
+    for (char c : s)
+      out_ += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  void End() { out_ += '\n'; }
+
+ private:
+  void Separator() {
+    if (!first_) out_ += '\t';
+    first_ = false;
+  }
+  // COPY text format: backslash, the delimiter and line ends are escaped.
+  void Escaped(std::string_view s) {
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      const char* esc = c == '\\'   ? "\\\\"
+                        : c == '\t' ? "\\t"
+                        : c == '\n' ? "\\n"
+                        : c == '\r' ? "\\r"
+                                    : nullptr;
+      if (esc == nullptr) continue;
+      out_.append(s.substr(from, i - from));
+      out_ += esc;
+      from = i + 1;
+    }
+    out_.append(s.substr(from));
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+Status CheckText(const v1::Event& e) {
+  const auto& p = e.process();
+  bool nul = HasNul(e.container_id()) || HasNul(e.image()) || HasNul(e.hostname()) ||
+             HasNul(e.syscall()) || HasNul(e.rule_id()) || HasNul(p.executable()) ||
+             HasNul(e.file().path()) || HasNul(e.file().operation());
+  for (const std::string& a : p.argv())
+    nul = nul || HasNul(a);
+  for (const auto& [k, v] : e.labels())
+    nul = nul || HasNul(k) || HasNul(v);
+  // PostgreSQL's text and jsonb can't hold a NUL.
+  if (nul) return InvalidArgumentError("a string of the event contains a NUL byte");
+  return OkStatus();
 }
 
 }  // namespace
 
-StatusOr<EventRow> ToRow(const v1::Event& e) {
-  EventRow row;
-  PORTCULLIS_ASSIGN_OR_RETURN(Uuid tenant, UuidFrom(e.tenant_id(), "tenant_id"));
-  PORTCULLIS_ASSIGN_OR_RETURN(Uuid event, UuidFrom(e.event_id(), "event_id"));
-  PORTCULLIS_ASSIGN_OR_RETURN(Uuid agent, UuidFrom(e.agent_id(), "agent_id"));
+std::string EventColumnList() {
+  std::string out;
+  for (const char* c : kEventColumns)
+    out += (out.empty() ? "" : ", ") + std::string(c);
+  return out;
+}
+
+void RowBatch::Clear() {
+  copy_text.clear();
+  rows = 0;
+  days.clear();
+  tenants.clear();
+}
+
+Status AppendRow(const v1::Event& e, RowBatch& batch) {
+  if (e.tenant_id().size() != 16) return InvalidArgumentError("tenant_id is not 16 bytes");
+  if (e.event_id().size() != 16) return InvalidArgumentError("event_id is not 16 bytes");
+  if (e.agent_id().size() != 16) return InvalidArgumentError("agent_id is not 16 bytes");
+  if (!e.policy_id().empty() && e.policy_id().size() != 16) {
+    return InvalidArgumentError("policy_id is not 16 bytes");
+  }
   if (e.time_unix_nano() <= 0) return InvalidArgumentError("the event has no time");
-  row.tenant = TenantId(tenant);
-  row.day = std::chrono::floor<std::chrono::days>(std::chrono::sys_time<std::chrono::nanoseconds>(
-      std::chrono::nanoseconds(e.time_unix_nano())));
-  auto& v = row.values;
-  std::size_t i = 0;
-  auto put = [&](std::optional<std::string> value) { v[i++] = std::move(value); };
-  put(tenant.ToString());
-  put(event.ToString());
-  put(Timestamp(e.time_unix_nano()));
-  put(agent.ToString());
-  put(Text(e.container_id()));
-  put(Text(e.image()));
-  put(Text(e.hostname()));
-  const bool has_process = e.has_process();
+  if (e.policy_version() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return InvalidArgumentError("policy_version is out of range");
+  }
+  if (e.network().remote_port() > 65535 || e.network().local_port() > 65535) {
+    return InvalidArgumentError("a port is out of range");
+  }
+  PORTCULLIS_RETURN_IF_ERROR(CheckText(e));
+
+  Line l(batch.copy_text);
+  l.Uuid(e.tenant_id());
+  l.Uuid(e.event_id());
+  l.Timestamp(e.time_unix_nano());
+  l.Uuid(e.agent_id());
+  l.Text(e.container_id());
+  l.Text(e.image());
+  l.Text(e.hostname());
   const auto& p = e.process();
-  put(has_process ? std::optional(std::to_string(p.pid())) : std::nullopt);
-  put(has_process ? std::optional(std::to_string(p.ppid())) : std::nullopt);
-  put(has_process ? std::optional(std::to_string(p.uid())) : std::nullopt);
-  put(has_process ? std::optional(std::to_string(p.gid())) : std::nullopt);
-  put(Text(p.executable()));
-  std::string cmdline;
-  for (int a = 0; a < p.argv_size(); ++a)
-    cmdline += (a ? " " : "") + p.argv(a);
-  put(Text(cmdline));
-  put(Text(e.syscall()));
-  put(e.category() == v1::CATEGORY_UNSPECIFIED
-          ? std::nullopt
-          : std::optional(Lower(v1::Category_Name(e.category()), "CATEGORY_")));
-  put(Lower(v1::Action_Name(e.action()), "ACTION_"));
-  put(e.enforced() ? "t" : "f");
-  put(std::to_string(e.result()));
-  put(Text(e.rule_id()));
+  if (e.has_process()) {
+    l.Integer(p.pid());
+    l.Integer(p.ppid());
+    l.Integer(p.uid());
+    l.Integer(p.gid());
+  } else {
+    for (int k = 0; k < 4; ++k)
+      l.Null();
+  }
+  l.Text(p.executable());
+  if (p.argv_size() == 0) {
+    l.Null();
+  } else {
+    std::string cmdline;
+    for (int a = 0; a < p.argv_size(); ++a)
+      (cmdline += (a ? " " : "")) += p.argv(a);
+    l.Text(cmdline);
+  }
+  l.Text(e.syscall());
+  if (e.category() == v1::CATEGORY_UNSPECIFIED) {
+    l.Null();
+  } else {
+    l.EnumName(v1::Category_Name(e.category()), "CATEGORY_");
+  }
+  l.EnumName(v1::Action_Name(e.action()), "ACTION_");
+  l.Bool(e.enforced());
+  l.Integer(e.result());
+  l.Text(e.rule_id());
   if (e.policy_id().size() == 16) {
-    PORTCULLIS_ASSIGN_OR_RETURN(Uuid policy, UuidFrom(e.policy_id(), "policy_id"));
-    put(policy.ToString());
-    put(std::to_string(e.policy_version()));
+    l.Uuid(e.policy_id());
+    l.Integer(e.policy_version());
   } else {
-    put(std::nullopt);
-    put(std::nullopt);
+    l.Null();
+    l.Null();
   }
-  put(e.has_file() ? Text(e.file().path()) : std::nullopt);
-  put(e.has_file() ? Text(e.file().operation()) : std::nullopt);
-  if (e.has_network()) {
-    const auto& n = e.network();
-    put(n.direction() == v1::DIRECTION_UNSPECIFIED
-            ? std::nullopt
-            : std::optional(Lower(v1::Direction_Name(n.direction()), "DIRECTION_")));
-    put(n.protocol() == v1::PROTOCOL_UNSPECIFIED
-            ? std::nullopt
-            : std::optional(Lower(v1::Protocol_Name(n.protocol()), "PROTOCOL_")));
-    put(Ip(n.remote_ip()));
-    put(n.remote_ip().empty() ? std::nullopt : std::optional(std::to_string(n.remote_port())));
-    put(Ip(n.local_ip()));
-    put(n.local_ip().empty() ? std::nullopt : std::optional(std::to_string(n.local_port())));
+  l.Text(e.file().path());
+  l.Text(e.file().operation());
+  const auto& n = e.network();
+  if (e.has_network() && n.direction() != v1::DIRECTION_UNSPECIFIED) {
+    l.EnumName(v1::Direction_Name(n.direction()), "DIRECTION_");
   } else {
-    for (int k = 0; k < 6; ++k)
-      put(std::nullopt);
+    l.Null();
   }
+  if (e.has_network() && n.protocol() != v1::PROTOCOL_UNSPECIFIED) {
+    l.EnumName(v1::Protocol_Name(n.protocol()), "PROTOCOL_");
+  } else {
+    l.Null();
+  }
+  l.Ip(n.remote_ip());
+  n.remote_ip().empty() ? l.Null() : l.Integer(n.remote_port());
+  l.Ip(n.local_ip());
+  n.local_ip().empty() ? l.Null() : l.Integer(n.local_port());
   if (e.labels().empty()) {
-    put(std::nullopt);
+    l.Null();
   } else {
     nlohmann::json labels = nlohmann::json::object();
     for (const auto& [k, val] : e.labels())
       labels[k] = val;
-    put(labels.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    l.Text(labels.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  if (i != kEventColumns.size()) Fatal("ToRow: column count mismatch");
-  return row;
+  l.End();
+
+  std::array<std::uint8_t, 16> tenant;
+  std::copy(e.tenant_id().begin(), e.tenant_id().end(), tenant.begin());
+  ++batch.tenants[TenantId(portcullis::Uuid(tenant))];
+  batch.days.insert(
+      std::chrono::floor<std::chrono::days>(std::chrono::sys_time<std::chrono::nanoseconds>(
+          std::chrono::nanoseconds(e.time_unix_nano()))));
+  ++batch.rows;
+  return OkStatus();
+}
+
+std::vector<std::optional<std::string>> ParseCopyLine(std::string_view line) {
+  std::vector<std::optional<std::string>> out;
+  std::string field;
+  bool null = false;
+  auto flush = [&] {
+    out.push_back(null ? std::nullopt : std::optional(field));
+    field.clear();
+    null = false;
+  };
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '\t') {
+      flush();
+    } else if (c == '\\' && i + 1 < line.size()) {
+      const char n = line[++i];
+      if (n == 'N') null = true;
+      field += n == 't' ? '\t' : n == 'n' ? '\n' : n == 'r' ? '\r' : n;
+      if (n == 'N') field.clear();
+    } else {
+      field += c;
+    }
+  }
+  flush();
+  return out;
 }
 
 }  // namespace portcullis::indexer

@@ -17,6 +17,9 @@ class Checker {
     if (value.size() > max) {
       Problem(where,
               "is " + std::to_string(value.size()) + " bytes; the limit is " + std::to_string(max));
+    } else if (value.find('\0') != std::string::npos) {
+      // PostgreSQL's text can't hold it: the indexer would dead-letter the event.
+      Problem(where, "contains a NUL byte");
     }
   }
   template <typename Enum>
@@ -65,6 +68,9 @@ void CheckEvent(Checker& c, const v1::Event& e, const std::string& at, const std
   if (!e.policy_id().empty() && e.policy_id().size() != 16) {
     c.Problem(at + "/policy_id", "must be empty or 16 bytes");
   }
+  if (e.policy_version() > static_cast<std::uint64_t>(INT64_MAX)) {
+    c.Problem(at + "/policy_version", "is out of range (at most 2^63 - 1)");
+  }
   if (e.has_process()) {
     c.String(at + "/process/executable", e.process().executable(), l.max_path);
     if (static_cast<std::size_t>(e.process().argv_size()) > l.max_argv) {
@@ -100,6 +106,10 @@ void CheckEvent(Checker& c, const v1::Event& e, const std::string& at, const std
   for (const auto& [k, v] : e.labels()) {
     if (k.empty() || k.size() > 63 || v.size() > 256) {
       c.Problem(at + "/labels", "keys are 1 to 63 bytes, values at most 256");
+      break;
+    }
+    if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos) {
+      c.Problem(at + "/labels", "contains a NUL byte");
       break;
     }
   }

@@ -111,6 +111,32 @@ TEST(AcceptBatchTest, SizeLimits) {
   EXPECT_THAT(problems, ::testing::Contains(Pair("/events/0/process/argv", HasSubstr("64"))));
 }
 
+// What PostgreSQL could not store is refused at the door, with its place.
+TEST(AcceptBatchTest, NulBytesAndOutOfRangeVersionsAreRefused) {
+  v1::EventBatch batch;
+  v1::Event nul_path = GoodEvent();
+  nul_path.mutable_file()->set_path(std::string("/etc/\0shadow", 12));
+  *batch.add_events() = nul_path;
+  v1::Event nul_label = GoodEvent();
+  (*nul_label.mutable_labels())["team"] = std::string("a\0", 2);
+  *batch.add_events() = nul_label;
+  v1::Event version = GoodEvent();
+  version.set_policy_id(Uuid::Random().Binary());
+  version.set_policy_version(~0ull);
+  *batch.add_events() = version;
+  v1::Event nul_argv = GoodEvent();
+  nul_argv.mutable_process()->add_argv(std::string("a\0b", 3));
+  *batch.add_events() = nul_argv;
+  Problems problems;
+  EXPECT_FALSE(
+      AcceptBatch(batch, TenantId::Generate(), AgentId::Generate(), kNow, {}, &problems).ok());
+  EXPECT_THAT(problems, ::testing::UnorderedElementsAre(
+                            Pair("/events/0/file/path", HasSubstr("NUL")),
+                            Pair("/events/1/labels", HasSubstr("NUL")),
+                            Pair("/events/2/policy_version", HasSubstr("out of range")),
+                            Pair("/events/3/process/argv/0", HasSubstr("NUL"))));
+}
+
 TEST(DecompressTest, GzipAndZstdRoundTripWithABound) {
   std::string raw(100000, 'x');
   for (const char* enc : {"gzip", "zstd", "GZIP", "", "identity"}) {
