@@ -31,11 +31,7 @@ int main(int argc, char** argv) {
             .per_second = static_cast<double>(
                 cfg.Int("PORTCULLIS_INGEST_TENANT_EVENTS_PER_SECOND", 50000, 1, 1000000000))};
         auth::AuthenticatorOptions auth_options;
-        auth_options.failures = {
-            .burst = static_cast<double>(cfg.Int("PORTCULLIS_AUTH_FAILURE_BURST", 20, 1, 100000)),
-            .per_second = static_cast<double>(
-                              cfg.Int("PORTCULLIS_AUTH_FAILURES_PER_MINUTE", 30, 1, 6000000)) /
-                          60.0};
+        auth_options.failures = auth::FailureLimitFromConfig(cfg);
         pg::Pool* pool = ctx.Postgres();  // agent credentials
         kafka::Producer* producer = ctx.KafkaProducer();
         if (pool == nullptr || producer == nullptr) return OkStatus();  // reported by Main

@@ -25,11 +25,7 @@ int main(int argc, char** argv) {
         ConfigReader& cfg = ctx.config();
         const std::string dsn = cfg.String("PORTCULLIS_PG_DSN", "");
         auth::AuthenticatorOptions auth_options;
-        auth_options.failures = {
-            .burst = static_cast<double>(cfg.Int("PORTCULLIS_AUTH_FAILURE_BURST", 20, 1, 100000)),
-            .per_second = static_cast<double>(
-                              cfg.Int("PORTCULLIS_AUTH_FAILURES_PER_MINUTE", 30, 1, 6000000)) /
-                          60.0};
+        auth_options.failures = auth::FailureLimitFromConfig(cfg);
         std::chrono::seconds max_wait(cfg.Int("PORTCULLIS_POLICY_MAX_WAIT_S", 30, 1, 300));
         const auto header_timeout = ctx.server().options().header_timeout;
         if (max_wait + 5s > header_timeout) {

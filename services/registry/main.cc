@@ -24,11 +24,7 @@ int main(int argc, char** argv) {
           cfg.AddError("PORTCULLIS_OPERATOR_TOKEN_SHA256", "must be 64 hex digits (a SHA-256)");
           auth_options.operator_token_sha256_hex.clear();
         }
-        auth_options.failures = {
-            .burst = static_cast<double>(cfg.Int("PORTCULLIS_AUTH_FAILURE_BURST", 20, 1, 100000)),
-            .per_second = static_cast<double>(
-                              cfg.Int("PORTCULLIS_AUTH_FAILURES_PER_MINUTE", 30, 1, 6000000)) /
-                          60.0};
+        auth_options.failures = auth::FailureLimitFromConfig(cfg);
         registry::RegistryOptions options;
         options.heartbeat_interval =
             std::chrono::seconds(cfg.Int("PORTCULLIS_REGISTRY_HEARTBEAT_INTERVAL_S", 30, 5, 3600));

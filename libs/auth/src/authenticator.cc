@@ -172,6 +172,13 @@ StatusOr<http::Principal> PgAuthenticator::Verify(const std::string& token) {
   return principal;
 }
 
+RateLimit FailureLimitFromConfig(ConfigReader& cfg) {
+  return {.burst = static_cast<double>(cfg.Int("PORTCULLIS_AUTH_FAILURE_BURST", 20, 1, 100000)),
+          .per_second =
+              static_cast<double>(cfg.Int("PORTCULLIS_AUTH_FAILURES_PER_MINUTE", 30, 1, 6000000)) /
+              60.0};
+}
+
 Status RequireScope(const http::Request& request, const char* scope) {
   if (!request.principal) return UnauthenticatedError("no credentials");
   if (request.principal->HasScope(scope)) return OkStatus();

@@ -20,6 +20,7 @@
 #include "portcullis/auth/credential.h"
 #include "portcullis/auth/rate_limiter.h"
 #include "portcullis/common/clock.h"
+#include "portcullis/common/config.h"
 #include "portcullis/http/server.h"
 #include "portcullis/pg/pool.h"
 
@@ -37,6 +38,10 @@ struct AuthenticatorOptions {
   std::string operator_token_sha256_hex;
   RateLimit failures{.burst = 20, .per_second = 0.5};
 };
+
+// The failure limit from PORTCULLIS_AUTH_FAILURE_BURST (20) and
+// PORTCULLIS_AUTH_FAILURES_PER_MINUTE (30), as every service reads it.
+RateLimit FailureLimitFromConfig(ConfigReader& cfg);
 
 class PgAuthenticator final : public http::Authenticator {
  public:
