@@ -1,0 +1,4 @@
+-- error
+invalid_argument: 1:14: expected a value after ':'
+  process.name:
+               ^

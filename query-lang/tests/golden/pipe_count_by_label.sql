@@ -1,0 +1,14 @@
+-- ast: * | count by labels.app, host.name
+SELECT (labels->>$4::text) AS "label_1", hostname AS "host.name", count(*) AS "count"
+FROM events
+WHERE tenant_id = $1::uuid AND ts >= $2::timestamptz AND ts < $3::timestamptz
+GROUP BY 1, 2
+ORDER BY 3 DESC, 1, 2
+LIMIT $5::integer
+-- $1 = 00000000-0000-4000-8000-0000000000aa
+-- $2 = 2026-11-27T12:00:00Z
+-- $3 = 2026-11-28T12:00:00Z
+-- $4 = app
+-- $5 = 10000
+-- columns: labels.app text, host.name text, count bigint
+-- aggregate: true
