@@ -47,7 +47,12 @@ Status StatusFromCurrentException(std::string_view context) {
   } catch (const pqxx::sql_error& e) {
     // libpqxx 6.4 leaves sqlstate() empty on some paths (exec_params); the
     // subclasses above cover the codes callers branch on.
-    return StatusFromSqlState(e.sqlstate(), e.what(), context);
+    std::string state = e.sqlstate();
+    if (state.empty() && std::string_view(e.what()).find("canceling statement due to statement "
+                                                         "timeout") != std::string_view::npos) {
+      state = "57014";  // no query_cancelled class in 6.4 either
+    }
+    return StatusFromSqlState(state, e.what(), context);
 
   } catch (const pqxx::in_doubt_error& e) {
     return UnavailableError(std::string(context) + ": commit outcome unknown: " + e.what());

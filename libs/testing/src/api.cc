@@ -52,6 +52,20 @@ std::string OperatorToken() {
   return t;
 }
 
+TenantKeys CreateTenant(int registry_port) {
+  Api reg(registry_port);
+  TenantKeys t;
+  Reply r = reg.Post("/v1/tenants", OperatorToken(), {{"name", UniqueName("tenant-")}});
+  EXPECT_EQ(r.status, 201) << r.raw_body;
+  if (r.status != 201) return t;
+  t.id = r.body["tenant"]["id"];
+  t.admin = r.body["admin_key"]["secret"];
+  r = reg.Post("/v1/api-keys", t.admin, {{"name", "soc"}, {"role", "analyst"}});
+  EXPECT_EQ(r.status, 201) << r.raw_body;
+  if (r.status == 201) t.analyst = r.body["secret"];
+  return t;
+}
+
 void ExpectError(const Reply& r, int status, const std::string& code) {
   EXPECT_EQ(r.status, status) << r.raw_body;
   EXPECT_EQ(r.body["error"]["code"], code) << r.raw_body;

@@ -47,6 +47,13 @@ class Api {
 // The operator token of the local infrastructure (scripts/infra.sh).
 std::string OperatorToken();
 
+// A new tenant created through the registry listening on `registry_port`,
+// with its admin key and an analyst key (EXPECTs each step).
+struct TenantKeys {
+  std::string id, admin, analyst;
+};
+TenantKeys CreateTenant(int registry_port);
+
 // EXPECTs the status and the JSON error code.
 void ExpectError(const Reply& r, int status, const std::string& code);
 
