@@ -82,7 +82,6 @@ const std::vector<std::string>& Hostile() {
   return strings;
 }
 
-
 // A QQL quoted string holding exactly `s`.
 std::string QqlQuoted(const std::string& s) {
   std::string out = "\"";

@@ -1,5 +1,5 @@
-// Test helpers: the options tests compile with, and the placeholders of a statement, read independently of the
-// library's own VerifySql. Well-formed means they are exactly $1..$n with n
+// Test helpers: the options tests compile with, and the placeholders of a statement, read
+// independently of the library's own VerifySql. Well-formed means they are exactly $1..$n with n
 // == params.size(), each used at least once, and no other '$' in the text.
 #pragma once
 

@@ -18,7 +18,6 @@ using ::testing::Not;
 constexpr const char* kTenant = testing::kTestTenant;
 constexpr const char* kEvent = "7f0b4c1e-0000-4000-8000-00000000abcd";
 
-
 SqlQuery CompileOk(std::string_view q, const CompileOptions& o = testing::TestOptions()) {
   StatusOr<SqlQuery> s = Compile(q, o);
   EXPECT_TRUE(s.ok()) << q << ": " << s.status();
