@@ -167,9 +167,9 @@ for k in PORTCULLIS_TLS_CA PORTCULLIS_OPERATOR_TOKEN_FILE PORTCULLIS_PG_ADMIN_DS
   [[ -n ${!k:-} ]] || die "$ENV_FILE has no $k (an infra.sh from before it?)"
 done
 # Autovacuum off for the run (back on at the end): its workers start on their
-# own schedule and would bill whichever phase they land in. Instead,
-# ingest_bench runs VACUUM ANALYZE before each measured phase, so every phase
-# starts from the same state and pays for no other phase's rows.
+# own schedule and would bill whichever phase they land in. ingest_bench
+# empties events (TRUNCATE, CHECKPOINT) before each measured phase instead, so
+# every phase starts from the same state and pays for no other phase's rows.
 AUTOVACUUM_OFF=0
 set_autovacuum() {
   psql -X -q "$PORTCULLIS_PG_ADMIN_DSN" -c "ALTER SYSTEM $1" -c "SELECT pg_reload_conf()" \

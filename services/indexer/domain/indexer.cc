@@ -62,33 +62,31 @@ void Indexer::Stop() {
   consumer_.reset();
 }
 
-Indexer::Work Indexer::Decode(std::vector<kafka::Message> records) {
-  Work w;
-  w.polled = std::chrono::steady_clock::now();
-  w.rows.copy_text.reserve(records.size() * 512);
-  v1::Event e;
-  for (kafka::Message& m : records) {
-    std::string reason;
-    if (!e.ParseFromString(m.value)) {
-      reason = "not a portcullis.v1.Event";
-    } else if (Status s = AppendRow(e, w.rows); s.ok()) {
-      m.value = std::string();  // only its offset is needed from now on
-      continue;
-    } else {
-      reason = s.message();
-    }
+void Indexer::Decode(kafka::Message m, Work& w) {
+  auto dead_letter = [&](const std::string& reason, const std::string& bytes, int index) {
     nlohmann::json letter = {{"reason", reason},
                              {"topic", m.topic},
                              {"partition", m.partition},
                              {"offset", m.offset},
                              {"key", m.key}};
+    if (index >= 0) letter["event_index"] = index;
     // The original bytes follow the JSON line, so nothing is lost.
     w.dead.push_back({m.key, letter.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                 "\n" + m.value});
-    m.value = std::string();
+                                 "\n" + bytes});
+  };
+  v1::EventBatch batch;
+  if (!batch.ParseFromString(m.value)) {
+    dead_letter("not a portcullis.v1.EventBatch", m.value, -1);
+  } else {
+    for (int i = 0; i < batch.events_size(); ++i) {
+      if (Status s = AppendRow(batch.events(i), w.rows); !s.ok()) {
+        dead_letter(s.message(), batch.events(i).SerializeAsString(), i);
+      }
+    }
+    w.events += static_cast<std::size_t>(batch.events_size());
   }
-  w.records = std::move(records);
-  return w;
+  m.value = std::string();  // only its offset is needed from now on
+  w.records.push_back(std::move(m));
 }
 
 bool Indexer::Handle(const Work& w) {
@@ -160,14 +158,29 @@ void Indexer::ReadLoop() {
   std::uint64_t seq = 0;
   while (!stop_) {
     UpdateLag();
-    auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
-    if (!batch.ok()) {
-      log::Warn("indexer: poll failed", {{"error", batch.status().message()}});
-      std::this_thread::sleep_for(options_.retry_backoff);
-      continue;
+    // Records (each an EventBatch from ingest) until max_batch events: the
+    // first one waited for, the rest only while already fetched.
+    Work w;
+    Status failed = OkStatus();
+    while (!stop_ && w.events < options_.max_batch) {
+      auto got = consumer_->Poll(1, w.records.empty() ? options_.poll_timeout
+                                                      : std::chrono::milliseconds(0));
+      if (!got.ok()) {
+        failed = got.status();
+        break;
+      }
+      if (got->empty()) break;
+      if (w.records.empty()) w.polled = std::chrono::steady_clock::now();
+      Decode(std::move(got->front()), w);
     }
-    if (batch->empty()) continue;
-    Work w = Decode(std::move(*batch));
+    if (!failed.ok()) {
+      log::Warn("indexer: poll failed", {{"error", failed.message()}});
+      if (w.records.empty()) {
+        std::this_thread::sleep_for(options_.retry_backoff);
+        continue;
+      }
+    }
+    if (w.records.empty()) continue;
     w.seq = seq++;
     std::unique_lock<std::mutex> lock(mu_);
     // Also bounded: batches written past one that keeps failing (their

@@ -38,7 +38,7 @@ namespace portcullis::indexer {
 
 struct IndexerOptions {
   std::string dead_letter_topic = "portcullis.events.dead";
-  std::size_t max_batch = 5000;
+  std::size_t max_batch = 5000;  // events per database transaction (at least one record)
   std::chrono::milliseconds poll_timeout{200};
   std::chrono::milliseconds retry_backoff{1000};
   int writers = 2;  // batches written at once
@@ -58,13 +58,15 @@ class Indexer {
   struct Work {
     std::uint64_t seq = 0;                // poll order
     std::vector<kafka::Message> records;  // values dropped once decoded
+    std::size_t events = 0;               // in the records
     RowBatch rows;
     std::vector<kafka::Record> dead;
     std::chrono::steady_clock::time_point polled;
   };
   void ReadLoop();
   void WriteLoop();
-  Work Decode(std::vector<kafka::Message> records);
+  // Adds the rows (and dead letters) of one record to `w`.
+  void Decode(kafka::Message record, Work& w);
   // Writes one batch and sends its dead letters; false when it must be
   // retried.
   bool Handle(const Work& work);

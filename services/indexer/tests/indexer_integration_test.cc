@@ -3,6 +3,7 @@
 // and a record that is not an event goes to the dead-letter topic while the
 // indexer carries on.
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <signal.h>
 
 #include <pqxx/pqxx>
@@ -107,16 +108,26 @@ TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
   auto producer = kafka::Producer::Create(
       {.brokers = InfraEnv::Get().Require("PORTCULLIS_KAFKA_BROKERS"), .client_id = "test"});
   ASSERT_TRUE(producer.ok());
-  auto acks = (*producer)->ProduceAndWait(topic, {{"junk", "\xff\xfe not protobuf"}},
-                                          std::chrono::seconds(10));
+  // And a batch record with one good event and one that can't be a row (no
+  // time): the good one is written, the other dead-lettered on its own.
+  v1::EventBatch mixed = MakeBatch(2);
+  for (v1::Event& e : *mixed.mutable_events()) {
+    e.set_tenant_id(Uuid::Parse(tenant)->Binary());
+    e.set_agent_id(Uuid::Random().Binary());
+  }
+  mixed.mutable_events(1)->set_time_unix_nano(0);
+  auto acks = (*producer)->ProduceAndWait(
+      topic, {{"junk", "\xff\xfe not protobuf"}, {"mixed", mixed.SerializeAsString()}},
+      std::chrono::seconds(10));
   ASSERT_TRUE(acks[0].status.ok()) << acks[0].status;
+  ASSERT_TRUE(acks[1].status.ok()) << acks[1].status;
   ASSERT_EQ(api.Call("POST", "/v1/events", credential, MakeBatch(50).SerializeAsString(),
                      "application/x-protobuf")
                 .status,
             202);
-  EXPECT_EQ(WaitForCount(tenant, 350), 350);
+  EXPECT_EQ(WaitForCount(tenant, 351), 351);
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_EQ(Count(tenant), 350) << "the retried batch was deduplicated";
+  EXPECT_EQ(Count(tenant), 351) << "the retried batch was deduplicated";
 
   auto consumer =
       kafka::Consumer::Create({.brokers = InfraEnv::Get().Require("PORTCULLIS_KAFKA_BROKERS"),
@@ -124,24 +135,31 @@ TEST(IndexerTest, EventsLandOnceUnderTheirTenantAndBadRecordsAreDeadLetters) {
                                .topics = {dead}});
   ASSERT_TRUE(consumer.ok());
   std::vector<kafka::Message> letters;
-  for (int i = 0; i < 40 && letters.empty(); ++i) {
+  for (int i = 0; i < 40 && letters.size() < 2; ++i) {
     auto m = (*consumer)->Poll(10, std::chrono::milliseconds(500));
-    if (m.ok()) letters = *m;
+    if (m.ok()) letters.insert(letters.end(), m->begin(), m->end());
   }
-  ASSERT_EQ(letters.size(), 1u);
-  EXPECT_NE(letters[0].value.find("not a portcullis.v1.Event"), std::string::npos);
-  EXPECT_NE(letters[0].value.find("\xff\xfe not protobuf"), std::string::npos);
+  ASSERT_EQ(letters.size(), 2u);
+  std::sort(letters.begin(), letters.end(),
+            [](const kafka::Message& x, const kafka::Message& y) { return x.key > y.key; });
+  EXPECT_NE(letters[1].value.find("not a portcullis.v1.EventBatch"), std::string::npos);
+  EXPECT_NE(letters[1].value.find("\xff\xfe not protobuf"), std::string::npos);
+  EXPECT_NE(letters[0].value.find("\"event_index\":1"), std::string::npos) << letters[0].value;
+  EXPECT_NE(letters[0].value.find("the event has no time"), std::string::npos);
+  v1::Event bad;
+  EXPECT_TRUE(bad.ParseFromString(letters[0].value.substr(letters[0].value.find('\n') + 1)))
+      << "the event's own bytes follow the reason";
   (void)(*consumer)->Close();
 
   // What it did is on its /metrics: rows, duplicates, dead letters, lag.
   Reply metrics = Api(indexer_port).Call("GET", "/metrics", "", "", "", {}, false);
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"written\"} 350"),
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"written\"} 351"),
             std::string::npos)
       << metrics.raw_body;
   EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"duplicate\"} 300"),
             std::string::npos);
-  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"dead_letter\"} 1"),
+  EXPECT_NE(metrics.raw_body.find("portcullis_indexer_events_total{outcome=\"dead_letter\"} 2"),
             std::string::npos);
   EXPECT_NE(metrics.raw_body.find("portcullis_indexer_consumer_lag{"), std::string::npos);
 

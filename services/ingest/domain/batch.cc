@@ -146,16 +146,30 @@ StatusOr<Accepted> AcceptBatch(v1::EventBatch& batch, const TenantId& tenant, co
   }
   Accepted out;
   out.events = static_cast<std::size_t>(batch.events_size());
-  out.records.reserve(out.events);
   const std::string key = agent.ToString();
+  v1::EventBatch chunk;
+  std::size_t chunk_bytes = 0;
+  auto flush = [&]() -> Status {
+    kafka::Record r;
+    r.key = key;
+    if (!chunk.SerializeToString(&r.value)) return InternalError("cannot serialize a batch");
+    out.records.push_back(std::move(r));
+    chunk.Clear();
+    chunk_bytes = 0;
+    return OkStatus();
+  };
   for (v1::Event& e : *batch.mutable_events()) {
     e.set_tenant_id(tenant_bytes);
     e.set_agent_id(agent_bytes);
-    kafka::Record r;
-    r.key = key;
-    if (!e.SerializeToString(&r.value)) return InternalError("cannot serialize an event");
-    out.records.push_back(std::move(r));
+    // The event's bytes plus its field tag and length prefix.
+    const std::size_t bytes = e.ByteSizeLong() + 6;
+    if (chunk.events_size() > 0 && chunk_bytes + bytes > kMaxRecordBytes) {
+      PORTCULLIS_RETURN_IF_ERROR(flush());
+    }
+    *chunk.add_events() = std::move(e);
+    chunk_bytes += bytes;
   }
+  if (chunk.events_size() > 0) PORTCULLIS_RETURN_IF_ERROR(flush());
   return out;
 }
 

@@ -1,7 +1,10 @@
 // What ingest accepts: an agent's event batch, checked whole (every problem
 // with its location, or nothing accepted), stamped with the tenant and agent
-// of the credential that sent it, and cut into one Kafka record per event
-// keyed by agent (one agent's events stay in order on one partition).
+// of the credential that sent it, and produced as Kafka records keyed by agent
+// (one agent's events stay in order on one partition), each record a
+// portcullis.v1.EventBatch of up to kMaxRecordBytes. A record per event cost
+// the broker, ingest and the indexer about 10 us of CPU per event in
+// per-record work; a batch shares it.
 //
 //   StatusOr<Accepted> a = AcceptBatch(batch, tenant, agent, now, limits);
 //   if (!a.ok()) ...           // InvalidArgument; problems() has the list
@@ -32,8 +35,12 @@ struct BatchLimits {
   std::size_t max_args = 6;
 };
 
+// Below the broker's default message.max.bytes (1 MiB) with room to spare;
+// a single event is at most about 300 KiB (argv of 64 paths).
+inline constexpr std::size_t kMaxRecordBytes = 512 * 1024;
+
 struct Accepted {
-  std::vector<kafka::Record> records;  // one per event, key = agent id
+  std::vector<kafka::Record> records;  // EventBatch values, key = agent id
   std::size_t events = 0;
 };
 
@@ -43,7 +50,7 @@ using Problems = std::vector<std::pair<std::string, std::string>>;
 
 // Checks every event, stamps tenant and agent (an event that names another
 // tenant or agent is a problem: the payload never chooses them), and
-// serializes one record per event. `problems` gets every problem; the batch
+// serializes the events into as few records as kMaxRecordBytes allows. `problems` gets every problem; the batch
 // is accepted only when there is none.
 StatusOr<Accepted> AcceptBatch(v1::EventBatch& batch, const TenantId& tenant, const AgentId& agent,
                                std::chrono::system_clock::time_point now, const BatchLimits& limits,

@@ -18,9 +18,11 @@ using http::Response;
 // is acknowledged, 503 if any is not.
 class Delivery {
  public:
-  Delivery(std::size_t events, http::Responder respond, int retry_after,
+  // `records` acknowledgements to wait for, carrying `events` events.
+  Delivery(std::size_t records, std::size_t events, http::Responder respond, int retry_after,
            prometheus::Counter* accepted, prometheus::Counter* failed)
-      : remaining_(events),
+      : remaining_(records),
+        records_(records),
         total_(events),
         respond_(std::move(respond)),
         retry_after_(retry_after),
@@ -48,13 +50,15 @@ class Delivery {
     Response r = Response::Error(
         503, "unavailable",
         "the event broker did not acknowledge " + std::to_string(failures_) + " of " +
-            std::to_string(total_) + " events (" + first_error_.message() +
+            std::to_string(records_) + " records of the batch's " + std::to_string(total_) +
+            " events (" + first_error_.message() +
             "); nothing is lost by sending the whole batch again: events are deduplicated");
     r.headers.emplace_back("Retry-After", std::to_string(retry_after_));
     respond_(std::move(r));
   }
 
   std::atomic<std::size_t> remaining_;
+  const std::size_t records_;
   const std::size_t total_;
   http::Responder respond_;
   const int retry_after_;
@@ -141,7 +145,7 @@ void RegisterRoutes(http::Server& server, kafka::Producer& producer, metrics::Re
           }
         }
         auto delivery = std::make_shared<Delivery>(
-            ok->events, std::move(respond), options.retry_after_seconds, accepted, unavailable);
+            ok->records.size(), ok->events, std::move(respond), options.retry_after_seconds, accepted, unavailable);
         for (const kafka::Record& rec : ok->records) {
           Status s = producer.Produce(
               options.topic, rec.key, rec.value,

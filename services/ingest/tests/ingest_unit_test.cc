@@ -41,14 +41,42 @@ TEST(AcceptBatchTest, StampsTenantAndAgentAndKeysByAgent) {
   Problems problems;
   auto a = AcceptBatch(batch, tenant, agent, kNow, {}, &problems);
   ASSERT_TRUE(a.ok()) << a.status();
-  ASSERT_EQ(a->records.size(), 2u);
-  for (const auto& r : a->records) {
-    EXPECT_EQ(r.key, agent.ToString());
-    v1::Event e;
-    ASSERT_TRUE(e.ParseFromString(r.value));
+  EXPECT_EQ(a->events, 2u);
+  ASSERT_EQ(a->records.size(), 1u);
+  EXPECT_EQ(a->records[0].key, agent.ToString());
+  v1::EventBatch out;
+  ASSERT_TRUE(out.ParseFromString(a->records[0].value));
+  ASSERT_EQ(out.events_size(), 2);
+  for (const v1::Event& e : out.events()) {
     EXPECT_EQ(e.tenant_id(), (tenant.uuid().Binary()));
     EXPECT_EQ(e.agent_id(), (agent.uuid().Binary()));
   }
+}
+
+// Big batches are cut into records below the broker's message size, every
+// event in exactly one of them, in order.
+TEST(AcceptBatchTest, LargeBatchesSpanRecordsOfBoundedSize) {
+  v1::EventBatch batch;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 400; ++i) {
+    v1::Event e = GoodEvent();
+    e.mutable_file()->set_path("/" + std::string(4000, 'p'));
+    ids.push_back(e.event_id());
+    *batch.add_events() = e;
+  }
+  Problems problems;
+  auto a = AcceptBatch(batch, TenantId::Generate(), AgentId::Generate(), kNow, {}, &problems);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_GE(a->records.size(), 4u);  // ~1.6 MB of events
+  std::vector<std::string> seen;
+  for (const auto& r : a->records) {
+    EXPECT_LE(r.value.size(), kMaxRecordBytes);
+    v1::EventBatch out;
+    ASSERT_TRUE(out.ParseFromString(r.value));
+    for (const v1::Event& e : out.events())
+      seen.push_back(e.event_id());
+  }
+  EXPECT_EQ(seen, ids);
 }
 
 TEST(AcceptBatchTest, EveryProblemLocatedAndNothingAccepted) {
