@@ -1,7 +1,8 @@
 // portcullisctl: the command-line client of Portcullis for operators and
 // admins (tenants, API keys, enrollment tokens, the agent inventory, the audit
-// log). Wiring only: the real environment, the HTTPS transport and the
-// standard streams; everything else is in src/ (see README.md).
+// log, policies, event search and export). Wiring only: the real
+// environment, the HTTPS transport, the standard streams and the
+// signal-driven pacing of export; everything else is in src/ (see README.md).
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -18,5 +19,5 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   return portcullis::cli::Run(args, environ, portcullis::cli::NewHttpTransport, std::cout,
-                              std::cerr);
+                              std::cerr, portcullis::cli::NewSignalPacer);
 }

@@ -67,7 +67,11 @@ mkdir -p "$RUN_DIR"
 read -r -a ports <<<"$(free_ports "${#SERVICES[@]}")"
 for i in "${!SERVICES[@]}"; do
   svc=${SERVICES[$i]}
+  # The indexer writes as its own role (INSERT on events only).
+  dsn=$PORTCULLIS_PG_DSN
+  [[ $svc == indexer ]] && dsn=$PORTCULLIS_PG_INDEXER_DSN
   PORTCULLIS_HTTP_LISTEN="127.0.0.1:${ports[$i]}" \
+    PORTCULLIS_PG_DSN=$dsn \
     PORTCULLIS_INSTRUMENTER_WORKDIR="$RUN_DIR/instrumenter-work" \
     "$REPO/build/bin/portcullis-$svc" --config "$env_file" \
     >"$RUN_DIR/$svc.log" 2>&1 &
@@ -176,6 +180,35 @@ log "admin: portcullisctl policy versions $policy_id"
 pctl policy versions "$policy_id"
 log "admin: portcullisctl audit list"
 ctl audit list
+
+# Events: the agent sends its events to ingest (event_loadgen plays the agent:
+# 2,000 denied opens of /etc/shadow in batches of 500, each acknowledged with a
+# 202 once Kafka has it); the indexer writes them to PostgreSQL; an analyst asks
+# in QQL, and a SIEM pulls them as CEF, following a cursor.
+ingest_port=${ports[2]}
+query_server="https://localhost:${ports[4]}"
+qctl() { PORTCULLIS_QUERY_SERVER=$query_server ctl "$@"; }
+log "agent: 2,000 events to ingest (POST /v1/events, protobuf batches)"
+PORTCULLIS_AGENT_CREDENTIAL=$credential "$REPO/build/bin/event_loadgen" --port "$ingest_port" \
+  --ca "$PORTCULLIS_TLS_CA" --events 2000 --batch 500 --acked "$RUN_DIR/acked.txt" >/dev/null
+log "agent: $(wc -l <"$RUN_DIR/acked.txt") events acknowledged; waiting until they are queryable"
+for _ in $(seq 100); do
+  n=$(qctl --json search 'event.action:deny | count' 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"][0][0])' 2>/dev/null || echo 0)
+  [[ $n -ge 2000 ]] && break
+  sleep 0.2
+done
+log "analyst: portcullisctl search 'event.action:deny and file.path:/etc/* | count by process.name, file.path'"
+qctl search 'event.action:deny and file.path:/etc/* | count by process.name, file.path'
+log "analyst: portcullisctl search 'rule.id:no-shadow' --limit 3"
+qctl search 'rule.id:no-shadow' --limit 3
+log "analyst: a typo gets a caret and a suggestion"
+qctl search 'proces.name:curl' || true
+log "SIEM: portcullisctl export --format cef --cursor-file siem.cursor (--follow would keep going)"
+qctl export --format cef --limit 1000 --cursor-file "$RUN_DIR/siem.cursor" >"$RUN_DIR/siem.cef"
+log "SIEM: $(wc -l <"$RUN_DIR/siem.cef") CEF lines, the first two:"
+head -n 2 "$RUN_DIR/siem.cef"
+log "SIEM: again from the saved cursor: $(qctl export --format cef --cursor-file "$RUN_DIR/siem.cursor" | wc -l) new lines"
 if [[ $keep == 1 ]]; then
   log "left running; stop with: scripts/demo.sh --stop"
 fi

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <set>
 
 #include "portcullis/common/ids.h"
@@ -24,6 +25,9 @@ constexpr GlobalFlag kGlobalFlags[] = {
     {"server", "URL", "registry address, https://HOST[:PORT] (default $PORTCULLIS_SERVER)"},
     {"policy-server", "URL",
      "policy service address for the policy commands (default $PORTCULLIS_POLICY_SERVER, "
+     "else the --server URL)"},
+    {"query-server", "URL",
+     "query service address for search and export (default $PORTCULLIS_QUERY_SERVER, "
      "else the --server URL)"},
     {"ca", "FILE", "CA certificate to verify the server with (default $PORTCULLIS_TLS_CA)"},
     {"insecure-plaintext", "", "allow an http:// server URL (local development only)"},
@@ -54,6 +58,17 @@ const CommandSpec* FindCommand(const std::vector<const CommandSpec*>& specs, std
     if (s->group == group && s->verb == verb) return s;
   }
   return nullptr;
+}
+
+// Whether text[pos, pos+n) are digits; their value in *out.
+bool Digits(std::string_view text, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > text.size()) return false;
+  *out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    *out = *out * 10 + (text[i] - '0');
+  }
+  return true;
 }
 
 std::string Join(const std::vector<std::string>& items, std::string_view sep) {
@@ -163,6 +178,14 @@ Status ValidateValue(const FlagSpec& spec, std::string_view value, std::string_v
     case ArgType::kText:
       if (value.empty()) return InvalidArgumentError(name + " must not be empty");
       return OkStatus();
+    case ArgType::kQuery:
+      return OkStatus();
+    case ArgType::kTime:
+      if (!IsRfc3339(value)) {
+        return InvalidArgumentError(
+            name + " must be an RFC 3339 time like 2026-11-28T10:00:00Z, got " + Quote(value));
+      }
+      return OkStatus();
     case ArgType::kUuid:
       if (!Uuid::Parse(value).ok()) {
         return InvalidArgumentError(name + " must be an id like 0b6f2c1e-8d3a-4f51-9c2e-" +
@@ -245,8 +268,7 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
           fail("unknown option --" + name +
                (some_command_has_it ? " (command options go after the command)" : ""));
         } else {
-          fail("unknown option --" + name + " for '" + out->command->group + " " +
-               out->command->verb + "'");
+          fail("unknown option --" + name + " for '" + CommandName(*out->command) + "'");
         }
         continue;
       }
@@ -280,6 +302,7 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
         }
         if (name == "server") out->globals.server = value;
         if (name == "policy-server") out->globals.policy_server = value;
+        if (name == "query-server") out->globals.query_server = value;
         if (name == "ca") out->globals.ca_file = value;
         if (name == "env-file") out->globals.env_file = value;
         if (name == "insecure-plaintext") out->globals.insecure_plaintext = true;
@@ -320,6 +343,11 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
         continue;
       }
       out->group = token;
+      // A command of one word takes its arguments right after it.
+      if (const CommandSpec* single = FindCommand(specs, token, ""); single != nullptr) {
+        out->command = single;
+        verb_seen = true;
+      }
     } else if (!verb_seen) {
       verb_seen = true;
       out->command = FindCommand(specs, out->group, token);
@@ -350,6 +378,19 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
       return InvalidArgumentError("missing required option --" + f.name + " " + f.value_name);
     }
   }
+  for (const FlagSpec& f : cmd.flags) {
+    if (!f.needs.empty() && out->Has(f.name) && !out->Has(f.needs)) {
+      return InvalidArgumentError("option --" + f.name + " needs --" + f.needs);
+    }
+  }
+  if (out->globals.json && !cmd.json_output) {
+    return InvalidArgumentError("--json does not apply to '" + CommandName(cmd) +
+                                "' (it prints what --format says)");
+  }
+  // --output is the command's own spelling of --json; both must agree.
+  if (out->globals.json && out->Value("output") == "table") {
+    return InvalidArgumentError("--json and --output table contradict each other");
+  }
   for (const std::vector<std::string>& group : cmd.one_of) {
     std::vector<std::string> given;
     for (const std::string& name : group) {
@@ -364,20 +405,61 @@ Status ParseCommandLine(const std::vector<std::string>& argv,
   return OkStatus();
 }
 
+std::string CommandName(const CommandSpec& spec) {
+  return spec.verb.empty() ? spec.group : spec.group + " " + spec.verb;
+}
+
+bool IsRfc3339(std::string_view text) {
+  int year, month, day, hour, minute, second;
+  if (!Digits(text, 0, 4, &year) || text.size() < 20 || text[4] != '-' ||
+      !Digits(text, 5, 2, &month) || text[7] != '-' || !Digits(text, 8, 2, &day) ||
+      (text[10] != 'T' && text[10] != 't') || !Digits(text, 11, 2, &hour) || text[13] != ':' ||
+      !Digits(text, 14, 2, &minute) || text[16] != ':' || !Digits(text, 17, 2, &second)) {
+    return false;
+  }
+  std::size_t pos = 19;
+  if (text[pos] == '.') {
+    std::size_t digits = 0;
+    while (pos + 1 + digits < text.size() && text[pos + 1 + digits] >= '0' &&
+           text[pos + 1 + digits] <= '9') {
+      ++digits;
+    }
+    if (digits == 0 || digits > 9) return false;
+    pos += 1 + digits;
+  }
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    pos += 1;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int offset_hours, offset_minutes;
+    if (!Digits(text, pos + 1, 2, &offset_hours) || pos + 3 >= text.size() ||
+        text[pos + 3] != ':' || !Digits(text, pos + 4, 2, &offset_minutes) || offset_hours > 23 ||
+        offset_minutes > 59) {
+      return false;
+    }
+    pos += 6;
+  } else {
+    return false;
+  }
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  return pos == text.size() && date.ok() && hour <= 23 && minute <= 59 && second <= 59;
+}
+
 std::string CommandWords(const CommandSpec& spec) {
-  std::string s = spec.group + " " + spec.verb;
+  std::string s = CommandName(spec);
   for (const PositionalSpec& p : spec.positionals)
     s += " " + p.name;
   return s;
 }
 
 std::string ShortUsage(const CommandSpec& spec) {
-  return "Usage: portcullisctl " + CommandSynopsis(spec) + "\nRun 'portcullisctl " + spec.group +
-         " " + spec.verb + " --help' for details.\n";
+  return "Usage: portcullisctl " + CommandSynopsis(spec) + "\nRun 'portcullisctl " +
+         CommandName(spec) + " --help' for details.\n";
 }
 
 std::string CommandSynopsis(const CommandSpec& spec) {
-  std::string s = spec.group + " " + spec.verb;
+  std::string s = CommandName(spec);
   for (const PositionalSpec& p : spec.positionals)
     s += " " + p.name;
   for (const FlagSpec& f : spec.flags) {
@@ -403,7 +485,7 @@ std::string ProgramUsage(const std::vector<const CommandSpec*>& specs) {
       "\n"
       "Manage a Portcullis deployment: tenants, API keys, enrollment tokens and the\n"
       "agent inventory through the registry's REST API, policies through the policy\n"
-      "service's.\n"
+      "service's, and search and export events through the query service's.\n"
       "\n"
       "Commands:\n";
   std::vector<std::pair<std::string, std::string>> rows;
@@ -423,6 +505,7 @@ std::string ProgramUsage(const std::vector<const CommandSpec*>& specs) {
       "Environment:\n"
       "  PORTCULLIS_SERVER, PORTCULLIS_TLS_CA   defaults of --server and --ca\n"
       "  PORTCULLIS_POLICY_SERVER               default of --policy-server\n"
+      "  PORTCULLIS_QUERY_SERVER                default of --query-server\n"
       "  PORTCULLIS_API_KEY                     admin or analyst API key (every command\n"
       "                                         but tenant create)\n"
       "  PORTCULLIS_OPERATOR_TOKEN              operator token, for tenant create; or\n"

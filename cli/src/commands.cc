@@ -1,10 +1,12 @@
 // The command table of portcullisctl: specs, request builders and renderers
 // (see commands.h). The endpoints are those of services/registry/README.md
-// and, for the policy commands, of the policy service.
+// and, for the policy commands, of the policy service; search and export are
+// services/query/README.md's.
 #include "portcullis/cli/commands.h"
 
 #include <limits>
 
+#include "portcullis/cli/event_export.h"
 #include "portcullis/cli/render.h"
 
 namespace portcullis::cli {
@@ -272,6 +274,35 @@ StatusOr<ApiRequest> BuildPolicyExplain(const CommandLine& cl) {
   return Get("/v1/agents/" + cl.args.at(0) + "/policy/explain");
 }
 
+StatusOr<ApiRequest> BuildSearch(const CommandLine& cl) {
+  ApiRequest r{.method = "POST", .path = "/v1/search"};
+  Json body = {{"qql", cl.args.at(0)}};
+  for (const char* bound : {"from", "to"}) {
+    if (std::optional<std::string> v = cl.Value(bound)) body[bound] = *v;
+  }
+  if (std::optional<std::int64_t> limit = cl.Int("limit")) body["limit"] = *limit;
+  r.body = std::move(body);
+  r.list_field = "events";
+  r.alt_list_field = "rows";
+  r.paginated = true;
+  r.follow_cursor = cl.Has("all");
+  r.cursor_place = CursorPlace::kBody;
+  return r;
+}
+
+StatusOr<ApiRequest> BuildExport(const CommandLine& cl) {
+  ApiRequest r = Get("/v1/export/events");
+  if (std::optional<std::string> qql = cl.Value("qql"); qql.has_value() && !qql->empty()) {
+    r.query.emplace_back("qql", *qql);
+  }
+  r.query.emplace_back("format", cl.Value("format").value_or("json"));
+  // Always explicit: a page shorter than this is how the loop knows it has
+  // caught up, whatever the server's default.
+  r.query.emplace_back("limit", std::to_string(cl.Int("limit").value_or(kDefaultExportLimit)));
+  r.headers.emplace_back("Accept", "*/*");
+  return r;
+}
+
 // --- renderers ----------------------------------------------------------------
 
 template <StatusOr<Output> (*F)(const Json&)>
@@ -401,6 +432,90 @@ void AddPolicyCommands(std::vector<Command>& c) {
        .positionals = {kAgentId},
        .summary = "Show which policy an agent gets and why: every assignment considered."},
       BuildPolicyExplain, Adapt<RenderPolicyExplanation>);
+}
+
+// search and export, the query service's.
+void AddQueryCommands(std::vector<Command>& c) {
+  const FlagSpec limit_flag{
+      .name = "limit", .type = ArgType::kInt, .value_name = "N", .min = 1, .max = kMaxQueryRows};
+  FlagSpec search_limit = limit_flag;
+  search_limit.help = "events (or rows) per page, 1..10000 (the server's default when absent)";
+  c.push_back(
+      {.spec = {.group = "search",
+                .positionals = {{.name = "QQL", .type = ArgType::kQuery}},
+                .flags = {{.name = "from",
+                           .type = ArgType::kTime,
+                           .value_name = "RFC3339",
+                           .help = "start of the range (default: 24 hours before --to)"},
+                          {.name = "to",
+                           .type = ArgType::kTime,
+                           .value_name = "RFC3339",
+                           .help = "end of the range, excluded (default: now)"},
+                          search_limit,
+                          {.name = "all",
+                           .type = ArgType::kBool,
+                           .help = "follow next_cursor and fetch every page (--limit sets the "
+                                   "page size)"},
+                          {.name = "output",
+                           .type = ArgType::kEnum,
+                           .value_name = "table|json",
+                           .help = "a table (default) or the server's JSON (same as --json)",
+                           .choices = {"table", "json"}}},
+                .summary = "Search events with a QQL query (query-lang/README.md).",
+                .description =
+                    "QQL '' is every event of the range (31 days at most, by default). Events\n"
+                    "are shown newest first as TIME ACTION CATEGORY PROCESS TARGET RULE\n"
+                    "(event.time, event.action, event.category, process.name, file.path or\n"
+                    "network.remote.ip:port, rule.id), empty where the event has none; an\n"
+                    "aggregation (| count by, top, timechart) as all its columns. Every field\n"
+                    "is in --output json. Example:\n"
+                    "  portcullisctl search 'process.name:curl and event.action:deny' --all"},
+       .service = Service::kQuery,
+       .build = BuildSearch,
+       .render = Adapt<RenderSearch>});
+  FlagSpec export_limit = limit_flag;
+  export_limit.help = "events per request, 1..10000 (default 1000)";
+  c.push_back(
+      {.spec = {.group = "export",
+                .flags = {{.name = "qql",
+                           .type = ArgType::kQuery,
+                           .value_name = "QQL",
+                           .help = "which events (a filter: no sort, no aggregation); default all"},
+                          {.name = "format",
+                           .type = ArgType::kEnum,
+                           .value_name = "json|cef|leef|syslog",
+                           .help = "line format: JSON lines (default), ArcSight CEF, LEEF 2.0 or "
+                                   "RFC 5424",
+                           .choices = {"json", "cef", "leef", "syslog"}},
+                          export_limit,
+                          {.name = "cursor-file",
+                           .type = ArgType::kText,
+                           .value_name = "FILE",
+                           .help = "start from the cursor in FILE (if it exists) and store the "
+                                   "next one there after every page"},
+                          {.name = "follow",
+                           .type = ArgType::kBool,
+                           .help = "keep polling for new events until SIGINT or SIGTERM"},
+                          {.name = "interval",
+                           .type = ArgType::kInt,
+                           .value_name = "SECONDS",
+                           .help = "with --follow, the wait once caught up, 1..3600 (default 5)",
+                           .min = 1,
+                           .max = kMaxExportInterval.count(),
+                           .needs = "follow"}},
+                .summary = "Export events to stdout for a SIEM, in commit order, each once.",
+                .description =
+                    "Writes the events as the query service formats them, one per line, from\n"
+                    "the oldest retained (or the cursor in --cursor-file) until caught up; with\n"
+                    "--follow, forever. The cursor file is replaced atomically after each page\n"
+                    "is written, so a restarted export continues where the last one stopped.\n"
+                    "SIGINT and SIGTERM end it after the page in hand. Example:\n"
+                    "  portcullisctl export --format cef --cursor-file /var/lib/siem/cursor \\\n"
+                    "    --follow >> /var/log/portcullis/events.cef",
+                .json_output = false},
+       .service = Service::kQuery,
+       .build = BuildExport,
+       .streams_lines = true});
 }
 
 std::vector<Command> MakeCommands() {
@@ -537,6 +652,7 @@ std::vector<Command> MakeCommands() {
                .build = BuildAuditList,
                .render = Adapt<RenderAuditLog>});
   AddPolicyCommands(c);
+  AddQueryCommands(c);
   return c;
 }
 
@@ -575,8 +691,17 @@ std::string Target(const ApiRequest& request, const std::string& base_path,
   };
   for (const auto& [key, value] : request.query)
     add(key, value);
-  if (!cursor.empty()) add("cursor", cursor);
+  if (!cursor.empty() && request.cursor_place == CursorPlace::kQuery) add("cursor", cursor);
   return target;
+}
+
+std::optional<Json> RequestBody(const ApiRequest& request, const std::string& cursor) {
+  if (cursor.empty() || request.cursor_place != CursorPlace::kBody) return request.body;
+  Json body = request.body.value_or(Json::object());
+  body.erase("from");
+  body.erase("to");
+  body["cursor"] = cursor;
+  return body;
 }
 
 const std::vector<Command>& Commands() {

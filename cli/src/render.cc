@@ -150,7 +150,61 @@ std::string AssignmentRef(const Json* assignment) {
          (selector == nullptr ? "-" : SelectorText(*selector));
 }
 
+// The first `columns` characters of `line` (as DisplayWidth counts them).
+std::string_view PrefixColumns(std::string_view line, std::size_t columns) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xc0u) == 0x80u) continue;
+    if (seen++ == columns) return line.substr(0, i);
+  }
+  return line;
+}
+
+// "    ^": blanks, then a caret, then nothing.
+bool IsCaretLine(std::string_view line) {
+  std::size_t caret = line.find_first_not_of(' ');
+  return caret != std::string_view::npos && line[caret] == '^' && caret + 1 == line.size();
+}
+
+// A search reply's value as a cell: NULL (or absent) is empty.
+std::string SearchCell(const Json* value) {
+  if (value == nullptr || value->is_null()) return "";
+  if (value->is_string()) return Sanitize(value->get_ref<const std::string&>());
+  return Cell(*value);
+}
+
+std::string Url(const Endpoint& ep) {
+  std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+  return std::string(ep.tls ? "https://" : "http://") + host + ":" + std::to_string(ep.port) +
+         ep.base_path;
+}
+
 }  // namespace
+
+std::string SanitizeLines(std::string_view text) {
+  std::string out;
+  std::string_view previous;
+  std::size_t start = 0;
+  for (bool first = true; start <= text.size(); first = false) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!first) out += "\n";
+    if (!first && IsCaretLine(line)) {
+      // The caret's column counted in the raw line above; the escapes
+      // Sanitize put there (\u202e for one character) widen it.
+      std::size_t column = line.size() - 1;
+      out += std::string(DisplayWidth(Sanitize(PrefixColumns(previous, column))), ' ');
+      if (column > DisplayWidth(previous)) out += std::string(column - DisplayWidth(previous), ' ');
+      out += "^";
+    } else {
+      out += Sanitize(line);
+    }
+    previous = line;
+    start = end + 1;
+  }
+  return out;
+}
 
 std::string Sanitize(std::string_view text) {
   std::string out;
@@ -592,6 +646,71 @@ std::string SelectorText(const Json& selector) {
   return Cell(selector);
 }
 
+StatusOr<Output> RenderSearch(const Json& reply) {
+  if (const Json* events = Field(reply, "events"); events != nullptr) {
+    StatusOr<const Json*> list = ListField(reply, "events");
+    if (!list.ok()) return list.status();
+    Table t({"TIME", "ACTION", "CATEGORY", "PROCESS", "TARGET", "RULE"});
+    for (const Json& e : **list) {
+      t.AddRow({SearchCell(Field(e, "event.time")), SearchCell(Field(e, "event.action")),
+                SearchCell(Field(e, "event.category")), SearchCell(Field(e, "process.name")),
+                EventTarget(e), SearchCell(Field(e, "rule.id"))});
+    }
+    return ListOutput(t, "events");
+  }
+  const Json* columns = Field(reply, "columns");
+  const Json* rows = Field(reply, "rows");
+  if (columns == nullptr || !columns->is_array() || rows == nullptr || !rows->is_array()) {
+    return Unexpected("neither \"events\" nor \"columns\" and \"rows\"");
+  }
+  std::vector<std::string> headers;
+  for (const Json& c : *columns) {
+    const Json* name = Field(c, "name");
+    if (name == nullptr || !name->is_string()) return Unexpected("a column without a name");
+    headers.push_back(Sanitize(name->get_ref<const std::string&>()));
+  }
+  if (headers.empty()) return Unexpected("no columns");
+  Table t(headers);
+  for (const Json& row : *rows) {
+    if (!row.is_array() || row.size() != headers.size()) {
+      return Unexpected("a row that does not have one value per column");
+    }
+    std::vector<std::string> cells;
+    for (const Json& value : row)
+      cells.push_back(SearchCell(&value));
+    t.AddRow(std::move(cells));
+  }
+  return ListOutput(t, "rows");
+}
+
+std::string EventTarget(const Json& event) {
+  const Json* path = Field(event, "file.path");
+  if (path != nullptr && !path->is_null()) return SearchCell(path);
+  const Json* ip = Field(event, "network.remote.ip");
+  if (ip == nullptr || ip->is_null()) return "";
+  std::string address = SearchCell(ip);
+  const Json* port = Field(event, "network.remote.port");
+  if (port == nullptr || port->is_null()) return address;
+  if (address.find(':') != std::string::npos) address = "[" + address + "]";
+  return address + ":" + SearchCell(port);
+}
+
+std::string RenderConnectionError(const Endpoint& ep, const Status& status) {
+  std::string out = "cannot reach " + Url(ep) + ": " + Sanitize(status.message()) + "\n";
+  const std::string& m = status.message();
+  if (ep.tls && m.find("hostname mismatch") != std::string::npos && IsIpLiteral(ep.host)) {
+    out +=
+        "  hint: the certificate is checked against the host name of --server; use a DNS "
+        "name the certificate carries (e.g. https://localhost:" +
+        std::to_string(ep.port) + ") instead of an IP address\n";
+  } else if (ep.tls && (m.find("TLS") != std::string::npos || m.find("CA") != std::string::npos)) {
+    out +=
+        "  hint: --ca (PORTCULLIS_TLS_CA) must be the CA that signed the server's "
+        "certificate, and the certificate must name the host of --server\n";
+  }
+  return out;
+}
+
 std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after,
                            const SourceMap* source) {
   // "FILE:LINE: /rules/3: " for a location in the document read from a file,
@@ -615,7 +734,8 @@ std::string RenderApiError(int http_status, std::string_view body, std::string_v
       out += " " + Cell(*code);
     }
     if (const Json* msg = Field(*err, "message"); msg != nullptr && msg->is_string()) {
-      out += ": " + Cell(*msg);
+      const std::string& text = msg->get_ref<const std::string&>();
+      out += ": " + (text.empty() ? Cell(*msg) : SanitizeLines(text));
     }
     out += "\n";
     if (const Json* loc = Field(*err, "location"); loc != nullptr && loc->is_string()) {

@@ -79,12 +79,6 @@ StatusOr<std::string> ResolveCredential(const ConfigMap& map, Credential credent
   return value;
 }
 
-std::string Url(const Endpoint& ep) {
-  std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
-  return std::string(ep.tls ? "https://" : "http://") + host + ":" + std::to_string(ep.port) +
-         ep.base_path;
-}
-
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || (IsIpLiteral(host) && host.starts_with("127."));
 }
@@ -98,18 +92,16 @@ std::string UsageFor(const CommandLine& cl, const std::vector<const CommandSpec*
   return ProgramUsage(specs);
 }
 
-int ConnectionError(const Endpoint& ep, const Status& status, std::ostream& err) {
-  err << "error: cannot reach " << Url(ep) << ": " << Sanitize(status.message()) << "\n";
-  const std::string& m = status.message();
-  if (ep.tls && m.find("hostname mismatch") != std::string::npos && IsIpLiteral(ep.host)) {
-    err << "  hint: the certificate is checked against the host name of --server; use a DNS "
-           "name the certificate carries (e.g. https://localhost:"
-        << ep.port << ") instead of an IP address\n";
-  } else if (ep.tls && (m.find("TLS") != std::string::npos || m.find("CA") != std::string::npos)) {
-    err << "  hint: --ca (PORTCULLIS_TLS_CA) must be the CA that signed the server's "
-           "certificate, and the certificate must name the host of --server\n";
+// The JSON text of a request body ("" without one). InvalidArgument when a
+// string in it is not UTF-8 (a NAME or --comment from argv in another
+// encoding).
+StatusOr<std::string> SerializeBody(const std::optional<Json>& body) {
+  if (!body.has_value()) return std::string();
+  try {
+    return body->dump();
+  } catch (const Json::exception&) {
+    return InvalidArgumentError("an argument is not valid UTF-8 text");
   }
-  return kExitConnection;
 }
 
 }  // namespace
@@ -120,16 +112,32 @@ StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Service service
   if (!map.ok()) return InvalidArgumentError(map.status().message());
 
   std::string server;
-  if (service == Service::kPolicy) {
-    server = globals.policy_server.value_or(Get(*map, "PORTCULLIS_POLICY_SERVER"));
+  switch (service) {
+    case Service::kRegistry:
+      break;
+    case Service::kPolicy:
+      server = globals.policy_server.value_or(Get(*map, "PORTCULLIS_POLICY_SERVER"));
+      break;
+    case Service::kQuery:
+      server = globals.query_server.value_or(Get(*map, "PORTCULLIS_QUERY_SERVER"));
+      break;
   }
   if (server.empty()) server = globals.server.value_or(Get(*map, "PORTCULLIS_SERVER"));
   if (server.empty()) {
-    return InvalidArgumentError(
-        service == Service::kPolicy
-            ? "no policy server: pass --policy-server (or --server) https://HOST:PORT or set "
-              "PORTCULLIS_POLICY_SERVER (or PORTCULLIS_SERVER)"
-            : "no server: pass --server https://HOST:PORT or set PORTCULLIS_SERVER");
+    switch (service) {
+      case Service::kRegistry:
+        return InvalidArgumentError(
+            "no server: pass --server https://HOST:PORT or set PORTCULLIS_SERVER");
+      case Service::kPolicy:
+        return InvalidArgumentError(
+            "no policy server: pass --policy-server (or --server) https://HOST:PORT or set "
+            "PORTCULLIS_POLICY_SERVER (or PORTCULLIS_SERVER)");
+      case Service::kQuery:
+        return InvalidArgumentError(
+            "no query server: pass --query-server (or --server) https://HOST:PORT or set "
+            "PORTCULLIS_QUERY_SERVER (or PORTCULLIS_SERVER)");
+    }
+    Fatal("unknown Service");
   }
   StatusOr<Endpoint> ep = ParseServerUrl(server, globals.insecure_plaintext);
   if (!ep.ok()) return ep.status();
@@ -152,7 +160,8 @@ StatusOr<Settings> ResolveSettings(const GlobalOptions& globals, Service service
 }
 
 int Run(const std::vector<std::string>& args, const char* const* envp,
-        const TransportFactory& transport_factory, std::ostream& out, std::ostream& err) {
+        const TransportFactory& transport_factory, std::ostream& out, std::ostream& err,
+        const PacerFactory& pacer_factory) {
   const std::vector<const CommandSpec*> specs = CommandSpecs();
   CommandLine cl;
   Status parsed = ParseCommandLine(args, specs, &cl);
@@ -178,15 +187,10 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
     err << kProgram << ": " << Sanitize(request.status().message()) << "\n";
     return kExitUsage;
   }
-  std::string body;
-  if (request->body.has_value()) {
-    try {
-      body = request->body->dump();
-    } catch (const Json::exception&) {
-      // A NAME or --comment from argv in another encoding than UTF-8.
-      err << kProgram << ": an argument is not valid UTF-8 text\n";
-      return kExitUsage;
-    }
+  StatusOr<std::string> body = SerializeBody(request->body);
+  if (!body.ok()) {
+    err << kProgram << ": " << body.status().message() << "\n";
+    return kExitUsage;
   }
   StatusOr<Settings> settings = ResolveSettings(cl.globals, cmd->service, cmd->credential, envp);
   if (!settings.ok()) {
@@ -201,6 +205,16 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
   }
 
   std::unique_ptr<Transport> transport = transport_factory(ep);
+  if (cmd->streams_lines) {
+    std::unique_ptr<Pacer> pacer = pacer_factory();
+    return RunExport(*request, ExportOptionsFrom(cl),
+                     {.transport = *transport,
+                      .endpoint = ep,
+                      .credential = settings->credential,
+                      .pacer = *pacer,
+                      .out = out,
+                      .err = err});
+  }
   std::string cursor;
   std::set<std::string> seen_cursors;
   std::string raw;  // the body of the only page
@@ -208,9 +222,16 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
   int pages = 0;
   bool more = false;  // a next_cursor was left unfollowed
   for (;;) {
+    if (!cursor.empty() && request->cursor_place == CursorPlace::kBody) {
+      body = SerializeBody(RequestBody(*request, cursor));
+      if (!body.ok()) Fatal("a body with the server's cursor does not serialize");
+    }
     StatusOr<Reply> r = transport->Send(request->method, Target(*request, ep.base_path, cursor),
-                                        body, settings->credential, request->headers);
-    if (!r.ok()) return ConnectionError(ep, r.status(), err);
+                                        *body, settings->credential, request->headers);
+    if (!r.ok()) {
+      err << "error: " << RenderConnectionError(ep, r.status());
+      return kExitConnection;
+    }
     if (r->status < 200 || r->status > 299) {
       err << RenderApiError(r->status, r->body, r->retry_after, request->source.get());
       return kExitApiError;
@@ -229,8 +250,13 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
       reply = std::move(page);
       break;
     }
-    const std::string& field = request->list_field;
-    if (!page.is_object() || !page.contains(field) || !page[field].is_array()) {
+    auto has_array = [&page](const std::string& name) {
+      return !name.empty() && page.is_object() && page.contains(name) && page[name].is_array();
+    };
+    const std::string& field = !has_array(request->list_field) && has_array(request->alt_list_field)
+                                   ? request->alt_list_field
+                                   : request->list_field;
+    if (!has_array(field)) {
       err << "error: unexpected reply from the server: no \"" << field << "\" array\n";
       return kExitApiError;
     }
@@ -262,7 +288,8 @@ int Run(const std::vector<std::string>& args, const char* const* envp,
   }
   if (pages > 1) reply["next_cursor"] = nullptr;
 
-  if (cl.globals.json) {
+  // --output json is search's own spelling of --json.
+  if (cl.globals.json || cl.Value("output") == "json") {
     if (pages > 1) {
       out << reply.dump() << "\n";
     } else if (!raw.empty()) {

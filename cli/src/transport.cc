@@ -36,10 +36,11 @@ class HttpTransport final : public Transport {
   StatusOr<Reply> Send(const std::string& method, const std::string& target,
                        const std::string& body, const std::string& bearer,
                        const Headers& extra) override {
-    Headers headers = {
-        {"Accept", "application/json"},
-        {"User-Agent", "portcullisctl"},
-    };
+    Headers headers;
+    bool accept_given = std::any_of(extra.begin(), extra.end(),
+                                    [](const auto& h) { return AsciiLower(h.first) == "accept"; });
+    if (!accept_given) headers.emplace_back("Accept", "application/json");
+    headers.emplace_back("User-Agent", "portcullisctl");
     if (!bearer.empty()) headers.emplace_back("Authorization", "Bearer " + bearer);
     headers.insert(headers.end(), extra.begin(), extra.end());
     StatusOr<http::ClientResponse> r = client_.Send(method, target, body, headers);
@@ -49,6 +50,7 @@ class HttpTransport final : public Transport {
     reply.body = std::move(r->body);
     if (const std::string* ct = r->Header("content-type")) reply.content_type = AsciiLower(*ct);
     if (const std::string* ra = r->Header("retry-after")) reply.retry_after = *ra;
+    reply.headers = std::move(r->headers);
     return reply;
   }
 

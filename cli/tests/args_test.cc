@@ -296,5 +296,98 @@ TEST_F(ArgsTest, OneOfGroupsInTheSynopsis) {
   EXPECT_THAT(GroupUsage(specs_, "policy"), HasSubstr("policy unassign ASSIGNMENT_ID"));
 }
 
+TEST_F(ArgsTest, SearchIsOneWordThenItsQuery) {
+  ASSERT_TRUE(Parse({"search", "process.name:curl", "--limit", "10", "--from",
+                     "2026-11-28T00:00:00Z", "--output", "json", "--all"})
+                  .ok());
+  ASSERT_NE(cl_.command, nullptr);
+  EXPECT_EQ(cl_.command->group, "search");
+  EXPECT_EQ(cl_.command->verb, "");
+  EXPECT_EQ(cl_.args, std::vector<std::string>{"process.name:curl"});
+  EXPECT_EQ(cl_.Int("limit"), 10);
+  EXPECT_EQ(cl_.Value("output"), "json");
+  // An empty query is every event; a query may start with a dash after "--".
+  ASSERT_TRUE(Parse({"--query-server", "https://q:8446", "search", ""}).ok());
+  EXPECT_EQ(cl_.args, std::vector<std::string>{""});
+  EXPECT_EQ(cl_.globals.query_server, "https://q:8446");
+  ASSERT_TRUE(Parse({"search", "--to", "2026-11-28T12:00:00+01:00", "--", "-x"}).ok());
+  EXPECT_EQ(cl_.args, std::vector<std::string>{"-x"});
+
+  EXPECT_EQ(Error({"search"}), "missing QQL");
+  EXPECT_EQ(Error({"search", "a", "b"}), "unexpected argument 'b'");
+  EXPECT_EQ(Error({"search", "x", "--from", "yesterday"}),
+            "--from must be an RFC 3339 time like 2026-11-28T10:00:00Z, got 'yesterday'");
+  EXPECT_EQ(Error({"search", "x", "--to", "2026-02-30T00:00:00Z"}),
+            "--to must be an RFC 3339 time like 2026-11-28T10:00:00Z, got '2026-02-30T00:00:00Z'");
+  EXPECT_EQ(Error({"search", "x", "--limit", "10001"}), "--limit must be in 1..10000, got '10001'");
+  EXPECT_EQ(Error({"search", "x", "--output", "yaml"}),
+            "--output must be one of table, json, got 'yaml'");
+  EXPECT_EQ(Error({"--json", "search", "x", "--output", "table"}),
+            "--json and --output table contradict each other");
+  EXPECT_EQ(Error({"--json", "search", "x", "--output", "json"}), "");
+  EXPECT_EQ(Error({"search", "x", "--bogus"}), "unknown option --bogus for 'search'");
+}
+
+TEST_F(ArgsTest, ExportFlagsAreChecked) {
+  EXPECT_EQ(Error({"export"}), "");
+  EXPECT_EQ(Error({"export", "--qql", "", "--format", "leef", "--limit", "10000", "--cursor-file",
+                   "c", "--follow", "--interval", "1"}),
+            "");
+  EXPECT_EQ(Error({"export", "--format", "xml"}),
+            "--format must be one of json, cef, leef, syslog, got 'xml'");
+  EXPECT_EQ(Error({"export", "--limit", "0"}), "--limit must be in 1..10000, got '0'");
+  EXPECT_EQ(Error({"export", "--limit", "10001"}), "--limit must be in 1..10000, got '10001'");
+  EXPECT_EQ(Error({"export", "--follow", "--interval", "0"}),
+            "--interval must be in 1..3600, got '0'");
+  EXPECT_EQ(Error({"export", "--follow", "--interval", "3601"}),
+            "--interval must be in 1..3600, got '3601'");
+  EXPECT_EQ(Error({"export", "--interval", "10"}), "option --interval needs --follow");
+  EXPECT_EQ(Error({"export", "--cursor-file="}), "--cursor-file must not be empty");
+  EXPECT_EQ(Error({"export", "--json"}),
+            "--json does not apply to 'export' (it prints what --format says)");
+  EXPECT_EQ(Error({"export", "now"}), "unexpected argument 'now'");
+  EXPECT_EQ(Error({"export", "--follow=yes"}), "option --follow takes no value");
+}
+
+TEST_F(ArgsTest, OneWordCommandsInTheUsage) {
+  const CommandSpec* search = nullptr;
+  const CommandSpec* exp = nullptr;
+  for (const CommandSpec* s : specs_) {
+    if (s->group == "search") search = s;
+    if (s->group == "export") exp = s;
+  }
+  ASSERT_NE(search, nullptr);
+  ASSERT_NE(exp, nullptr);
+  EXPECT_EQ(CommandSynopsis(*search),
+            "search QQL [--from RFC3339] [--to RFC3339] [--limit N] [--all] [--output table|json]");
+  EXPECT_EQ(CommandSynopsis(*exp),
+            "export [--qql QQL] [--format json|cef|leef|syslog] [--limit N] [--cursor-file FILE] "
+            "[--follow] [--interval SECONDS]");
+  EXPECT_EQ(CommandWords(*search), "search QQL");
+  EXPECT_EQ(CommandName(*exp), "export");
+  EXPECT_EQ(ShortUsage(*exp), "Usage: portcullisctl " + CommandSynopsis(*exp) +
+                                  "\nRun 'portcullisctl export --help' for details.\n");
+  std::string program = ProgramUsage(specs_);
+  EXPECT_THAT(program, HasSubstr("--query-server URL"));
+  EXPECT_THAT(program, HasSubstr("PORTCULLIS_QUERY_SERVER"));
+  ASSERT_TRUE(Parse({"export", "--help"}).ok());
+  EXPECT_EQ(cl_.command, exp);
+  EXPECT_TRUE(cl_.help);
+}
+
+TEST(Rfc3339Test, Times) {
+  for (const char* good : {"2026-11-28T10:00:00Z", "2026-11-28t10:00:00z", "2026-11-28T10:00:00.5Z",
+                           "2026-11-28T10:00:00.123456789+02:00", "2024-02-29T23:59:59-05:30"}) {
+    EXPECT_TRUE(IsRfc3339(good)) << good;
+  }
+  for (const char* bad :
+       {"", "2026-11-28", "2026-11-28 10:00:00Z", "2026-11-28T10:00:00", "2026-13-01T00:00:00Z",
+        "2025-02-29T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z",
+        "2026-11-28T10:00:00.Z", "2026-11-28T10:00:00.1234567890Z", "2026-11-28T10:00:00+0200",
+        "2026-11-28T10:00:00+24:00", "2026-11-28T10:00:00Zx", "now-1h", "+2026-11-28T10:00:00Z"}) {
+    EXPECT_FALSE(IsRfc3339(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace portcullis::cli

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "portcullis/cli/transport.h"
 #include "portcullis/common/ids.h"
 
 namespace portcullis::cli {
@@ -48,11 +49,12 @@ TEST(CommandsTest, TableIsComplete) {
   for (const Command& c : Commands()) {
     EXPECT_TRUE(names.insert(c.spec.group + " " + c.spec.verb).second) << "duplicate";
     EXPECT_NE(c.build, nullptr) << c.spec.group << " " << c.spec.verb;
-    EXPECT_NE(c.render, nullptr) << c.spec.group << " " << c.spec.verb;
+    // Only a command whose replies are lines has nothing to render.
+    EXPECT_EQ(c.render == nullptr, c.streams_lines) << c.spec.group << " " << c.spec.verb;
     EXPECT_FALSE(c.spec.summary.empty());
     EXPECT_EQ(FindCommand(c.spec), &c);
   }
-  EXPECT_EQ(names.size(), 26u);
+  EXPECT_EQ(names.size(), 28u);
   EXPECT_EQ(CommandSpecs().size(), Commands().size());
 }
 
@@ -141,6 +143,60 @@ TEST(CommandsTest, TargetAddsBasePathAndCursor) {
   EXPECT_EQ(Target(b.request, "/portcullis", "eyJhIjoxfQ+/="),
             "/portcullis/v1/agents?limit=2&cursor=eyJhIjoxfQ%2B/=");
   EXPECT_EQ(Target(Build({"image", "list"}).request, "", "c1"), "/v1/images?cursor=c1");
+}
+
+TEST(QueryCommandsTest, SearchSendsTheCursorInTheBodyWithoutTheRange) {
+  Built b =
+      Build({"search", "process.name:curl and event.action:deny", "--from", "2026-11-28T00:00:00Z",
+             "--to", "2026-11-28T12:00:00Z", "--limit", "50", "--all"});
+  EXPECT_EQ(b.command->service, Service::kQuery);
+  EXPECT_EQ(b.command->credential, Credential::kApiKey);
+  EXPECT_EQ(b.request.method, "POST");
+  EXPECT_EQ(b.request.path, "/v1/search");
+  const std::string first =
+      R"({"qql":"process.name:curl and event.action:deny","from":"2026-11-28T00:00:00Z",)"
+      R"("to":"2026-11-28T12:00:00Z","limit":50})";
+  EXPECT_EQ(b.request.body->dump(), first);
+  EXPECT_EQ(RequestBody(b.request, "")->dump(), first);
+  // The cursor carries the range of the first page: same qql, no from/to.
+  EXPECT_EQ(RequestBody(b.request, "eyJrIjoxfQ+/=")->dump(),
+            R"({"qql":"process.name:curl and event.action:deny","limit":50,)"
+            R"("cursor":"eyJrIjoxfQ+/="})");
+  // ...and not in the query.
+  EXPECT_EQ(Target(b.request, "/q", "eyJrIjoxfQ+/="), "/q/v1/search");
+  EXPECT_TRUE(b.request.paginated);
+  EXPECT_TRUE(b.request.follow_cursor);
+  EXPECT_EQ(b.request.cursor_place, CursorPlace::kBody);
+  EXPECT_EQ(b.request.list_field, "events");
+  EXPECT_EQ(b.request.alt_list_field, "rows");
+
+  Built every = Build({"search", ""});
+  EXPECT_EQ(every.request.body->dump(), R"({"qql":""})");
+  EXPECT_EQ(RequestBody(every.request, "c2")->dump(), R"({"qql":"","cursor":"c2"})");
+  EXPECT_FALSE(every.request.follow_cursor);
+}
+
+TEST(QueryCommandsTest, ExportQueryStringIsEncoded) {
+  Built b = Build({"export"});
+  EXPECT_EQ(b.command->service, Service::kQuery);
+  EXPECT_TRUE(b.command->streams_lines);
+  EXPECT_FALSE(b.command->spec.json_output);
+  EXPECT_EQ(b.request.method, "GET");
+  EXPECT_FALSE(b.request.body.has_value());
+  EXPECT_EQ(b.request.headers, (Headers{{"Accept", "*/*"}}));
+  // The limit is always sent: a shorter page is how the loop knows it caught up.
+  EXPECT_EQ(Target(b.request, "", ""), "/v1/export/events?format=json&limit=1000");
+  EXPECT_EQ(Target(b.request, "/q", "c/1+"),
+            "/q/v1/export/events?format=json&limit=1000&cursor=c/1%2B");
+  EXPECT_EQ(TargetOf({"export", "--qql", "process.name:curl and file.path:/etc/* | x", "--format",
+                      "cef", "--limit", "5"}),
+            "/v1/export/events?qql=process.name:curl%20and%20file.path:/etc/*%20%7C%20x"
+            "&format=cef&limit=5");
+  // Nothing in a query can add a parameter or end the target.
+  EXPECT_EQ(TargetOf({"export", "--qql", "a&format=leef#x+y%z\"q\"\n"}),
+            "/v1/export/events?qql=a%26format=leef%23x%2By%25z%22q%22%0A&format=json&limit=1000");
+  EXPECT_EQ(TargetOf({"export", "--qql", "", "--format", "syslog"}),
+            "/v1/export/events?format=syslog&limit=1000");
 }
 
 // Policy files written to a scratch directory.

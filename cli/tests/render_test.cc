@@ -523,5 +523,113 @@ TEST(RenderApiErrorTest, PreconditionFailedHint) {
               HasSubstr("hint: someone changed it since the version given with --if-version"));
 }
 
+TEST(RenderSearchTest, EventListingAFewColumnsEmptyForNull) {
+  Json reply = J(R"({"columns":[{"name":"event.time","type":"timestamp"}],"events":[
+      {"event.time":"2026-11-28T12:00:01.000001Z","event.id":"e1","event.action":"deny",
+       "event.category":"file","process.name":"cat","file.path":"/etc/shadow",
+       "network.remote.ip":"10.9.9.9","rule.id":"no-shadow"},
+      {"event.time":"2026-11-28T12:00:00Z","event.action":"allow","event.category":"network",
+       "process.name":"curl","network.remote.ip":"10.0.0.5","network.remote.port":443},
+      {"event.time":"2026-11-28T11:59:59Z","event.action":"monitor","event.category":"network",
+       "network.remote.ip":"2001:db8::1","network.remote.port":53,"rule.id":null},
+      {"event.time":"2026-11-28T11:59:58Z","event.action":"allow","event.category":"process",
+       "process.name":"sh\u001b[31m"}],
+      "next_cursor":null,"time_range":{"from":"a","to":"b"}})");
+  StatusOr<Output> o = RenderSearch(reply);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->out,
+            "TIME                          ACTION    CATEGORY   PROCESS      TARGET             "
+            "RULE\n"
+            "2026-11-28T12:00:01.000001Z   deny      file       cat          /etc/shadow        "
+            "no-shadow\n"
+            "2026-11-28T12:00:00Z          allow     network    curl         10.0.0.5:443\n"
+            "2026-11-28T11:59:59Z          monitor   network                 [2001:db8::1]:53\n"
+            "2026-11-28T11:59:58Z          allow     process    sh\\x1b[31m\n");
+  EXPECT_EQ(o->err, "");
+
+  o = RenderSearch(J(R"({"columns":[],"events":[],"next_cursor":null})"));
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->out, "");
+  EXPECT_EQ(o->err, "No events found.\n");
+}
+
+TEST(RenderSearchTest, AggregationEveryColumnAsReturned) {
+  StatusOr<Output> o = RenderSearch(J(R"({"columns":[{"name":"host.name","type":"text"},
+      {"name":"count","type":"bigint"}],"rows":[["web-1",12],[null,3]],"time_range":{}})"));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->out,
+            "host.name   count\n"
+            "web-1       12\n"
+            "            3\n");
+  o = RenderSearch(J(R"({"columns":[{"name":"time","type":"timestamp"},{"name":"count",
+      "type":"bigint"}],"rows":[["2026-11-28T10:00:00Z",5],["2026-11-28T10:05:00Z",0]]})"));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->out,
+            "time                   count\n"
+            "2026-11-28T10:00:00Z   5\n"
+            "2026-11-28T10:05:00Z   0\n");
+  o = RenderSearch(J(R"({"columns":[{"name":"count","type":"bigint"}],"rows":[]})"));
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->err, "No rows found.\n");
+}
+
+TEST(RenderSearchTest, UnexpectedShapesAreErrors) {
+  for (const char* bad :
+       {R"({})", R"({"events":3})", R"({"events":[1]})",
+        R"({"columns":[{"name":"a"}],"rows":[[1,2]]})", R"({"columns":[{"type":"x"}],"rows":[]})",
+        R"({"columns":[],"rows":[]})", R"({"columns":[{"name":"a"}],"rows":{}})"}) {
+    StatusOr<Output> o = RenderSearch(J(bad));
+    EXPECT_FALSE(o.ok()) << bad;
+    EXPECT_THAT(o.status().message(), HasSubstr("unexpected reply from the server")) << bad;
+  }
+}
+
+TEST(RenderSearchTest, EventTarget) {
+  EXPECT_EQ(EventTarget(J(R"({"file.path":"/etc/passwd","network.remote.ip":"1.2.3.4"})")),
+            "/etc/passwd");
+  EXPECT_EQ(EventTarget(J(R"({"file.path":null,"network.remote.ip":"1.2.3.4",
+                              "network.remote.port":80})")),
+            "1.2.3.4:80");
+  EXPECT_EQ(EventTarget(J(R"({"network.remote.ip":"fe80::1"})")), "fe80::1");
+  EXPECT_EQ(EventTarget(J(R"({"network.remote.ip":"::1","network.remote.port":0})")), "[::1]:0");
+  EXPECT_EQ(EventTarget(J(R"({"network.remote.port":80})")), "");
+  EXPECT_EQ(EventTarget(J(R"({})")), "");
+}
+
+TEST(RenderApiErrorTest, QqlCaretLinesStayUnderTheirCharacter) {
+  // As the query service sends it: the position, the query line, the caret.
+  const char* body = R"({"error":{"code":"invalid_argument","message":
+      "1:22: expected a term, got the end of the query\n  process.name:bash and\n                       ^",
+      "location":"/qql"}})";
+  EXPECT_EQ(RenderApiError(400, body, ""),
+            "error: the server answered 400 invalid_argument: 1:22: expected a term, got the end "
+            "of the query\n"
+            "  process.name:bash and\n"
+            "                       ^\n"
+            "  at /qql\n");
+  // A right-to-left override before the caret is escaped (6 columns instead
+  // of 1): the caret moves with it and stays under the 'c'.
+  body = R"({"error":{"code":"invalid_argument","message":
+      "1:5: bad\n  \u202eab:c\n      ^\n2:1: worse\n  x\n  ^"}})";
+  EXPECT_EQ(RenderApiError(400, body, ""),
+            "error: the server answered 400 invalid_argument: 1:5: bad\n"
+            "  \\u202eab:c\n"
+            "           ^\n"
+            "2:1: worse\n"
+            "  x\n"
+            "  ^\n");
+  // Other lines are sanitized one by one; a caret alone is not moved.
+  EXPECT_EQ(SanitizeLines("a\x1b\n^\nb\r"), "a\\x1b\n^\nb\\r");
+  EXPECT_EQ(SanitizeLines("^"), "^");
+}
+
+TEST(RenderConnectionErrorTest, UrlAndHints) {
+  Endpoint ep{.host = "::1", .port = 8446, .base_path = "/q"};
+  EXPECT_EQ(RenderConnectionError(ep, UnavailableError("connect: refused")),
+            "cannot reach https://[::1]:8446/q: connect: refused\n");
+  EXPECT_THAT(RenderConnectionError(ep, UnavailableError("TLS handshake: hostname mismatch")),
+              HasSubstr("hint: the certificate is checked against the host name"));
+}
+
 }  // namespace
 }  // namespace portcullis::cli

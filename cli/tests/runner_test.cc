@@ -59,6 +59,35 @@ Reply JsonReply(int status, std::string body) {
   return Reply{.status = status, .body = std::move(body), .content_type = "application/json"};
 }
 
+// An export page: lines and the cursor headers.
+Reply LinesReply(std::string body, const std::string& next_cursor, int events) {
+  return Reply{.status = 200,
+               .body = std::move(body),
+               .content_type = "text/plain; charset=utf-8",
+               .headers = {{"portcullis-next-cursor", next_cursor},
+                           {"portcullis-events", std::to_string(events)}}};
+}
+
+// The export's pacer in tests: records the sleeps and asks to stop after
+// `stop_after_sleeps` of them.
+struct PacerLog {
+  int created = 0;
+  int stop_after_sleeps = 1;
+  std::vector<std::chrono::seconds> sleeps;
+};
+
+class LoggingPacer : public Pacer {
+ public:
+  explicit LoggingPacer(PacerLog* log) : log_(log) {}
+  bool StopRequested() override {
+    return static_cast<int>(log_->sleeps.size()) >= log_->stop_after_sleeps;
+  }
+  void Sleep(std::chrono::seconds d) override { log_->sleeps.push_back(d); }
+
+ private:
+  PacerLog* log_;
+};
+
 class TempDir {
  public:
   TempDir()
@@ -100,7 +129,11 @@ class RunnerTest : public ::testing::Test {
       shared_.endpoints.push_back(ep);
       return std::make_unique<FakeTransport>(&shared_);
     };
-    int code = cli::Run(args, envp_.data(), factory, out_, err_);
+    PacerFactory pacers = [this]() -> std::unique_ptr<Pacer> {
+      ++pacer_log_.created;
+      return std::make_unique<LoggingPacer>(&pacer_log_);
+    };
+    int code = cli::Run(args, envp_.data(), factory, out_, err_, pacers);
     // Whatever happened, the credentials never reach the output.
     for (const char* secret : {kApiKey, kOperatorToken}) {
       EXPECT_THAT(out_.str(), Not(HasSubstr(secret)));
@@ -114,6 +147,7 @@ class RunnerTest : public ::testing::Test {
   std::vector<std::string> env_;
   std::vector<const char*> envp_;
   FakeTransport::Shared shared_;
+  PacerLog pacer_log_;
   std::ostringstream out_;
   std::ostringstream err_;
 };
@@ -486,6 +520,188 @@ TEST_F(RunnerTest, PolicyDeleteAndUnassignHaveNoBody) {
 TEST_F(RunnerTest, ArgumentsThatAreNotUtf8AreRefusedNotFatal) {
   EXPECT_EQ(Run({"key", "create", "caf\xe9", "--role", "admin"}), kExitUsage);
   EXPECT_THAT(err_.str(), HasSubstr("an argument is not valid UTF-8 text"));
+  EXPECT_TRUE(shared_.sent.empty());
+}
+
+// --- search and export (the query service) -----------------------------------
+
+constexpr char kColumns[] =
+    R"("columns":[{"name":"event.time","type":"timestamp"},{"name":"event.action","type":"enum"}])";
+
+std::string SearchPage(const std::string& events, const std::string& next_cursor) {
+  return std::string("{") + kColumns + R"(,"events":[)" + events + R"(],"next_cursor":)" +
+         next_cursor +
+         R"(,"time_range":{"from":"2026-11-28T00:00:00Z","to":"2026-11-28T12:00:00Z"}})";
+}
+
+TEST_F(RunnerTest, SearchPostsTheQueryAndFollowsTheCursorInTheBody) {
+  Script(JsonReply(
+      200, SearchPage(R"({"event.time":"t2","event.action":"deny","rule.id":"r1"})", R"("k1")")));
+  Script(JsonReply(200, SearchPage(R"({"event.time":"t1","event.action":"allow"})", "null")));
+  ASSERT_EQ(Run({"search", "process.name:curl", "--from", "2026-11-28T00:00:00Z", "--to",
+                 "2026-11-28T12:00:00Z", "--limit", "1", "--all"}),
+            kExitOk)
+      << err_.str();
+  ASSERT_EQ(shared_.sent.size(), 2u);
+  EXPECT_EQ(shared_.sent[0].method, "POST");
+  EXPECT_EQ(shared_.sent[0].target, "/v1/search");
+  EXPECT_EQ(shared_.sent[0].body, R"({"qql":"process.name:curl","from":"2026-11-28T00:00:00Z",)"
+                                  R"("to":"2026-11-28T12:00:00Z","limit":1})");
+  EXPECT_EQ(shared_.sent[1].target, "/v1/search");
+  EXPECT_EQ(shared_.sent[1].body, R"({"qql":"process.name:curl","limit":1,"cursor":"k1"})");
+  EXPECT_EQ(shared_.sent[1].bearer, kApiKey);
+  EXPECT_EQ(out_.str(),
+            "TIME   ACTION   CATEGORY   PROCESS   TARGET   RULE\n"
+            "t2     deny                                   r1\n"
+            "t1     allow\n");
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_EQ(pacer_log_.created, 0);
+}
+
+TEST_F(RunnerTest, SearchJsonIsTheReplyOrOneDocumentWithEveryEvent) {
+  const std::string page = SearchPage(R"({"event.time":"t2"})", R"("k1")");
+  Script(JsonReply(200, page));
+  ASSERT_EQ(Run({"search", "", "--output", "json"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), page + "\n");
+  EXPECT_EQ(err_.str(), "More entries exist: add --all to fetch every page.\n");
+
+  Script(JsonReply(200, page));
+  Script(JsonReply(200, SearchPage(R"({"event.time":"t1"})", "null")));
+  ASSERT_EQ(Run({"--json", "search", "", "--all"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("{") + kColumns +
+                            R"(,"events":[{"event.time":"t2"},{"event.time":"t1"}],)"
+                            R"("next_cursor":null,"time_range":{"from":"2026-11-28T00:00:00Z",)"
+                            R"("to":"2026-11-28T12:00:00Z"}})"
+                            "\n");
+}
+
+TEST_F(RunnerTest, SearchAggregationIsOnePageOfRows) {
+  Script(JsonReply(200, R"({"columns":[{"name":"host.name","type":"text"},
+      {"name":"count","type":"bigint"}],"rows":[["web-1",12],["db-1",3]],"time_range":{}})"));
+  ASSERT_EQ(Run({"search", "event.action:deny | count by host.name", "--all"}), kExitOk)
+      << err_.str();
+  EXPECT_EQ(shared_.sent.size(), 1u);
+  EXPECT_EQ(out_.str(),
+            "host.name   count\n"
+            "web-1       12\n"
+            "db-1        3\n");
+  EXPECT_EQ(err_.str(), "");
+
+  Script(JsonReply(200, R"({"columns":[],"rowz":[]})"));
+  EXPECT_EQ(Run({"search", "x"}), kExitApiError);
+  EXPECT_THAT(err_.str(), HasSubstr("unexpected reply from the server: no \"events\" array"));
+}
+
+TEST_F(RunnerTest, SearchQqlErrorIsPrintedWithItsCaret) {
+  Script(JsonReply(400, R"({"error":{"code":"invalid_argument","message":
+      "1:14: unknown field 'proces.name' (did you mean process.name?)\n  proces.name:curl\n  ^",
+      "location":"/qql"}})"));
+  EXPECT_EQ(Run({"search", "proces.name:curl"}), kExitApiError);
+  EXPECT_EQ(err_.str(),
+            "error: the server answered 400 invalid_argument: 1:14: unknown field 'proces.name' "
+            "(did you mean process.name?)\n"
+            "  proces.name:curl\n"
+            "  ^\n"
+            "  at /qql\n");
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(RunnerTest, QueryServerFallsBackToTheServer) {
+  Script(JsonReply(200, SearchPage("", "null")));
+  ASSERT_EQ(Run({"search", ""}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "registry.example");
+  EXPECT_EQ(err_.str(), "No events found.\n");
+
+  SetEnv({"PORTCULLIS_SERVER=https://registry.example:8443",
+          "PORTCULLIS_QUERY_SERVER=https://query.example:8446/api", "PORTCULLIS_TLS_CA=" + ca_,
+          std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  Script(JsonReply(200, SearchPage("", "null")));
+  ASSERT_EQ(Run({"search", ""}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "query.example");
+  EXPECT_EQ(shared_.endpoints.back().port, 8446);
+  EXPECT_EQ(shared_.sent.back().target, "/api/v1/search");
+  // The flag wins over the variable; --server does not (the variable is set).
+  Script(LinesReply("", "c0", 0));
+  ASSERT_EQ(Run({"export", "--query-server", "https://flag:1"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "flag");
+  Script(LinesReply("", "c0", 0));
+  ASSERT_EQ(Run({"--server", "https://other:2", "export"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "query.example");
+  // The other services do not use it.
+  Script(JsonReply(200, R"({"policies":[]})"));
+  ASSERT_EQ(Run({"policy", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(shared_.endpoints.back().host, "registry.example");
+
+  SetEnv({"PORTCULLIS_TLS_CA=" + ca_, std::string("PORTCULLIS_API_KEY=") + kApiKey});
+  EXPECT_EQ(Run({"export"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no query server: pass --query-server (or --server)"));
+}
+
+TEST_F(RunnerTest, ExportWritesTheLinesAsTheyCameAndStoresTheCursor) {
+  std::string cursor_file = dir_.Write("siem.cursor", "c0\n");
+  const std::string page1 = "CEF:0|Portcullis|a\nCEF:0|Portcullis|b\n";
+  const std::string page2 = "CEF:0|Portcullis|c\n";
+  Script(LinesReply(page1, "c1", 2));
+  Script(LinesReply(page2, "c2", 1));
+  ASSERT_EQ(Run({"export", "--qql", "event.action:deny", "--format", "cef", "--limit", "2",
+                 "--cursor-file", cursor_file}),
+            kExitOk)
+      << err_.str();
+  EXPECT_EQ(out_.str(), page1 + page2);
+  EXPECT_EQ(err_.str(), "");
+  ASSERT_EQ(shared_.sent.size(), 2u);
+  EXPECT_EQ(shared_.sent[0].method, "GET");
+  EXPECT_EQ(shared_.sent[0].target,
+            "/v1/export/events?qql=event.action:deny&format=cef&limit=2&cursor=c0");
+  EXPECT_EQ(shared_.sent[1].target,
+            "/v1/export/events?qql=event.action:deny&format=cef&limit=2&cursor=c1");
+  EXPECT_EQ(shared_.sent[0].headers, (Headers{{"Accept", "*/*"}}));
+  EXPECT_EQ(shared_.sent[0].bearer, kApiKey);
+  std::ifstream in(cursor_file);
+  std::string stored;
+  std::getline(in, stored);
+  EXPECT_EQ(stored, "c2");
+  EXPECT_EQ(pacer_log_.created, 1);
+  EXPECT_TRUE(pacer_log_.sleeps.empty());
+}
+
+TEST_F(RunnerTest, ExportFollowWaitsTheIntervalAfterAShortPage) {
+  pacer_log_.stop_after_sleeps = 1;
+  Script(LinesReply("a\nb\n", "c1", 2));
+  Script(LinesReply("c\nd\n", "c2", 2));
+  Script(LinesReply("e\nf\n", "c3", 2));
+  Script(LinesReply("g\n", "c4", 1));
+  ASSERT_EQ(Run({"export", "--limit", "2", "--follow", "--interval", "9"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "a\nb\nc\nd\ne\nf\ng\n");
+  EXPECT_EQ(shared_.sent.size(), 4u);
+  EXPECT_EQ(pacer_log_.sleeps, std::vector<std::chrono::seconds>{std::chrono::seconds(9)});
+  EXPECT_THAT(err_.str(), HasSubstr("stopped by a signal; without --cursor-file"));
+}
+
+TEST_F(RunnerTest, ExportUsageAndConfigurationErrorsSendNothing) {
+  EXPECT_EQ(Run({"export", "--format", "xml"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--format must be one of json, cef, leef, syslog"));
+  EXPECT_THAT(err_.str(), HasSubstr("Usage: portcullisctl export [--qql QQL]"));
+  EXPECT_EQ(Run({"export", "--limit", "20000"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--limit must be in 1..10000, got '20000'"));
+  EXPECT_EQ(Run({"export", "--interval", "5"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("option --interval needs --follow"));
+  EXPECT_EQ(Run({"--json", "export"}), kExitUsage);
+
+  std::string dir_as_file = dir_.Write("x", "");
+  EXPECT_EQ(Run({"export", "--cursor-file", dir_as_file + "/cursor"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("portcullisctl: cannot read cursor file '" + dir_as_file +
+                                    "/cursor': Not a directory"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("Usage:")));
+  std::string empty = dir_.Write("empty.cursor", "");
+  EXPECT_EQ(Run({"export", "--cursor-file", empty}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("is empty; delete it to export from the oldest"));
+
+  SetEnv({"PORTCULLIS_SERVER=https://r:1", "PORTCULLIS_TLS_CA=" + ca_});
+  EXPECT_EQ(Run({"export"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no API key: set PORTCULLIS_API_KEY"));
+  EXPECT_EQ(Run({"search", "x"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("no API key: set PORTCULLIS_API_KEY"));
   EXPECT_TRUE(shared_.sent.empty());
 }
 

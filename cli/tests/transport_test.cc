@@ -166,6 +166,19 @@ class HttpTransportTest : public ::testing::Test {
         },
         open);
     server_->Route(
+        http::Method::kGet, "/v1/export/events",
+        [this](const http::Request& r) {
+          Record(r);
+          std::lock_guard<std::mutex> lock(mu_);
+          last_query_ = r.query;
+          return http::Response{
+              .status = 200,
+              .body = "<164>1 2026-11-28T12:00:00Z web-1 portcullis - file - x\n",
+              .content_type = "text/plain; charset=utf-8",
+              .headers = {{"Portcullis-Next-Cursor", "eyJuIjoxfQ"}, {"Portcullis-Events", "1"}}};
+        },
+        open);
+    server_->Route(
         http::Method::kGet, "/v1/images",
         [](const http::Request&) {
           return http::Response::Error(401, "unauthenticated", "invalid credential");
@@ -181,6 +194,8 @@ class HttpTransportTest : public ::testing::Test {
     const std::string* auth = r.Header("authorization");
     last_auth_ = auth != nullptr ? *auth : "";
     last_path_ = r.path;
+    const std::string* accept = r.Header("accept");
+    last_accept_ = accept != nullptr ? *accept : "";
   }
 
   int Run(std::vector<std::string> args, const std::string& ca) {
@@ -203,6 +218,8 @@ class HttpTransportTest : public ::testing::Test {
   std::string last_path_;
   std::string last_if_match_;
   std::string last_body_;
+  std::string last_accept_;
+  std::map<std::string, std::string> last_query_;
   std::ostringstream out_;
   std::ostringstream err_;
 };
@@ -246,6 +263,32 @@ TEST_F(HttpTransportTest, PolicyUpdateSendsIfMatchAndTheYamlAsJson) {
   EXPECT_EQ(last_path_, std::string("/v1/policies/") + kId);
   EXPECT_EQ(last_if_match_, "\"3\"");
   EXPECT_EQ(last_body_, R"({"document":{"name":"web","rules":[]}})");
+}
+
+TEST_F(HttpTransportTest, ExportGetsTheLinesAndTheCursorHeader) {
+  std::string cursor_file = certs_->Path("export.cursor");
+  ASSERT_EQ(Run({"export", "--format", "syslog", "--limit", "5", "--qql", "file.path:/etc/*",
+                 "--cursor-file", cursor_file},
+                certs_->Path("ca.crt")),
+            kExitOk)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "<164>1 2026-11-28T12:00:00Z web-1 portcullis - file - x\n");
+  std::ifstream in(cursor_file);
+  std::string stored;
+  std::getline(in, stored);
+  EXPECT_EQ(stored, "eyJuIjoxfQ");
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(last_path_, "/v1/export/events");
+  EXPECT_EQ(last_accept_, "*/*");
+  EXPECT_EQ(last_auth_, std::string("Bearer ") + kApiKey);
+  EXPECT_EQ(last_query_, (std::map<std::string, std::string>{
+                             {"format", "syslog"}, {"limit", "5"}, {"qql", "file.path:/etc/*"}}));
+}
+
+TEST_F(HttpTransportTest, JsonIsAcceptedByDefault) {
+  ASSERT_EQ(Run({"agent", "list"}, certs_->Path("ca.crt")), kExitOk) << err_.str();
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(last_accept_, "application/json");
 }
 
 TEST_F(HttpTransportTest, ApiErrorIsExit1) {

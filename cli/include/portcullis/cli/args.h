@@ -12,7 +12,9 @@
 // Global options (--server, --json...) are accepted before or after the
 // command words; command options only after them. A flag may be given once
 // unless its spec says `repeatable`; a command may require exactly one flag
-// out of a group (`one_of`), e.g. policy assign's selector.
+// out of a group (`one_of`), e.g. policy assign's selector, and a flag may
+// need another (`needs`: export's --interval needs --follow). A command is
+// two words (`agent list`) or one (`search QQL`: its verb is empty).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,8 @@ enum class ArgType {
   kEnum,      // one of `choices`
   kKeyValue,  // KEY=VALUE (a label selector)
   kBool,      // flags only: present or absent, takes no value
+  kQuery,     // any string, empty included (a QQL query: empty means every event)
+  kTime,      // an RFC 3339 time: 2026-11-28T10:00:00Z, 2026-11-28T11:00:00.5+01:00
 };
 
 // A flag of a command, e.g. --limit N. `name` is without the leading dashes.
@@ -48,6 +52,9 @@ struct FlagSpec {
   // May be given more than once (CommandLine::Values); for kKeyValue the
   // keys must differ.
   bool repeatable = false;
+  // Only meaningful with this other flag of the command, so refused without
+  // it (a flag that silently does nothing hides a mistake).
+  std::string needs;
 };
 
 // A positional argument after the command words, e.g. NAME or ID. All are
@@ -57,10 +64,11 @@ struct PositionalSpec {
   ArgType type = ArgType::kText;
 };
 
-// One command: `group verb POSITIONALS... [FLAGS]`, e.g. `key create NAME --role R`.
+// One command: `group verb POSITIONALS... [FLAGS]`, e.g. `key create NAME --role R`,
+// or `group POSITIONALS... [FLAGS]` when `verb` is empty (`search QQL`).
 struct CommandSpec {
   std::string group;
-  std::string verb;
+  std::string verb;  // "" for a command of one word
   std::vector<PositionalSpec> positionals;
   std::vector<FlagSpec> flags;
   std::string summary;      // one line, for the command list
@@ -68,6 +76,8 @@ struct CommandSpec {
   // Groups of flag names of which exactly one must be given; shown in the
   // synopsis as (--a A | --b B).
   std::vector<std::vector<std::string>> one_of;
+  // Whether the global --json applies (export writes its own --format).
+  bool json_output = true;
 
   const FlagSpec* FindFlag(std::string_view name) const;
 };
@@ -76,6 +86,7 @@ struct CommandSpec {
 struct GlobalOptions {
   std::optional<std::string> server;         // --server URL
   std::optional<std::string> policy_server;  // --policy-server URL
+  std::optional<std::string> query_server;   // --query-server URL
   std::optional<std::string> ca_file;        // --ca FILE
   std::optional<std::string> env_file;       // --env-file FILE
   bool insecure_plaintext = false;           // --insecure-plaintext
@@ -126,5 +137,12 @@ std::string ShortUsage(const CommandSpec& spec);
 std::string CommandSynopsis(const CommandSpec& spec);
 // "key create NAME" (without the flags)
 std::string CommandWords(const CommandSpec& spec);
+// "key create", "search": what is typed before the arguments.
+std::string CommandName(const CommandSpec& spec);
+
+// Whether `text` is an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS, an optional
+// fraction of 1 to 9 digits, then Z or +HH:MM/-HH:MM ('t' and 'z' too), with
+// a date that exists.
+bool IsRfc3339(std::string_view text);
 
 }  // namespace portcullis::cli

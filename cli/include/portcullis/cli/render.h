@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "portcullis/cli/commands.h"
+#include "portcullis/cli/transport.h"
 #include "portcullis/common/status.h"
 
 namespace portcullis::cli {
@@ -79,6 +80,19 @@ StatusOr<Output> RenderPolicyExplanation(const Json& reply);
 // "default"; anything else as compact JSON.
 std::string SelectorText(const Json& selector);
 
+// Query service replies (POST /v1/search). An event listing ("events") is a
+// table of a few columns, empty where the event has no value:
+//   TIME      event.time
+//   ACTION    event.action
+//   CATEGORY  event.category
+//   PROCESS   process.name
+//   TARGET    file.path, else network.remote.ip:port ([v6]:port), else empty
+//   RULE      rule.id
+// An aggregation ("columns" and "rows") is every column, named as returned.
+StatusOr<Output> RenderSearch(const Json& reply);
+// The TARGET cell of one event.
+std::string EventTarget(const Json& event);
+
 // The note printed on stderr next to a secret.
 inline constexpr std::string_view kSecretNote = "Store this secret now: it is not shown again.";
 
@@ -86,8 +100,21 @@ inline constexpr std::string_view kSecretNote = "Store this secret now: it is no
 // every detail, and a hint for 401/403/412/429. Bodies that are not the JSON
 // error shape (a proxy's HTML page) are shown truncated. With `source` (the
 // request carried a document read from a file), locations under "/document"
-// are shown as "FILE:LINE: /pointer-in-the-document".
+// are shown as "FILE:LINE: /pointer-in-the-document". A message of several
+// lines (QQL's: the query line, then a caret under the problem) is printed
+// line by line, each sanitized, with a caret line moved right by whatever
+// the escaping of the line above it added, so the caret stays under its
+// character.
 std::string RenderApiError(int http_status, std::string_view body, std::string_view retry_after,
                            const SourceMap* source = nullptr);
+
+// A server that could not be reached, for stderr after "error: " (or
+// "warning: "): "cannot reach URL: why", and a hint for the usual TLS
+// mistakes. Ends with a newline.
+std::string RenderConnectionError(const Endpoint& endpoint, const Status& status);
+
+// Text of several lines from the server, each line sanitized, caret lines
+// kept under their character (see RenderApiError).
+std::string SanitizeLines(std::string_view text);
 
 }  // namespace portcullis::cli

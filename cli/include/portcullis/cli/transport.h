@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,8 @@ struct Reply {
   std::string body;
   std::string content_type;  // lower-case, "" when absent
   std::string retry_after;   // the Retry-After header, "" when absent
+  // Every header, names lower-case (export reads Portcullis-Next-Cursor).
+  std::map<std::string, std::string> headers;
 };
 
 // Request headers beyond Accept, User-Agent and Authorization.
@@ -56,7 +59,8 @@ class Transport {
   virtual ~Transport() = default;
   // `target` is the path and query, already encoded. `bearer` goes into the
   // Authorization header; `body`, when not empty, is sent as JSON; `headers`
-  // are added as they are (If-Match).
+  // are added as they are (If-Match), an Accept among them replacing the
+  // default application/json (export asks for lines).
   virtual StatusOr<Reply> Send(const std::string& method, const std::string& target,
                                const std::string& body, const std::string& bearer,
                                const Headers& headers) = 0;
