@@ -163,8 +163,8 @@ void Indexer::ReadLoop() {
     Work w;
     Status failed = OkStatus();
     while (!stop_ && w.events < options_.max_batch) {
-      auto got = consumer_->Poll(1, w.records.empty() ? options_.poll_timeout
-                                                      : std::chrono::milliseconds(0));
+      auto got = consumer_->Poll(
+          1, w.records.empty() ? options_.poll_timeout : std::chrono::milliseconds(0));
       if (!got.ok()) {
         failed = got.status();
         break;

@@ -3,9 +3,9 @@
 // and a record that is not an event goes to the dead-letter topic while the
 // indexer carries on.
 #include <gtest/gtest.h>
-#include <algorithm>
 #include <signal.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "domain/rows.h"

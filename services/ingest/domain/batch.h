@@ -50,8 +50,8 @@ using Problems = std::vector<std::pair<std::string, std::string>>;
 
 // Checks every event, stamps tenant and agent (an event that names another
 // tenant or agent is a problem: the payload never chooses them), and
-// serializes the events into as few records as kMaxRecordBytes allows. `problems` gets every problem; the batch
-// is accepted only when there is none.
+// serializes the events into as few records as kMaxRecordBytes allows. `problems` gets every
+// problem; the batch is accepted only when there is none.
 StatusOr<Accepted> AcceptBatch(v1::EventBatch& batch, const TenantId& tenant, const AgentId& agent,
                                std::chrono::system_clock::time_point now, const BatchLimits& limits,
                                Problems* problems);

@@ -144,8 +144,9 @@ void RegisterRoutes(http::Server& server, kafka::Producer& producer, metrics::Re
             return respond(Response::Error(s));
           }
         }
-        auto delivery = std::make_shared<Delivery>(
-            ok->records.size(), ok->events, std::move(respond), options.retry_after_seconds, accepted, unavailable);
+        auto delivery =
+            std::make_shared<Delivery>(ok->records.size(), ok->events, std::move(respond),
+                                       options.retry_after_seconds, accepted, unavailable);
         for (const kafka::Record& rec : ok->records) {
           Status s = producer.Produce(
               options.topic, rec.key, rec.value,
