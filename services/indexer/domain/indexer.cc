@@ -90,15 +90,25 @@ void Indexer::Decode(kafka::Message m, Work& w) {
 }
 
 bool Indexer::Handle(const Work& w) {
-  auto written = writer_.Write(w.rows);
+  std::vector<PgEventWriter::Refused> refused;
+  auto written = writer_.WriteSalvaging(w.rows, &refused);
   if (!written.ok()) {
     log::Warn("indexer: batch not written; retrying",
               {{"error", written.status().message()}, {"events", w.rows.rows}});
     return false;
   }
-  if (!w.dead.empty()) {
-    for (const kafka::DeliveryResult& d : dead_letters_.ProduceAndWait(
-             options_.dead_letter_topic, w.dead, std::chrono::seconds(10))) {
+  std::vector<kafka::Record> dead = w.dead;
+  for (const PgEventWriter::Refused& r : refused) {
+    // The row as COPY text follows the JSON line (its record's bytes are
+    // gone by now; the row holds every column).
+    nlohmann::json letter = {{"reason", "PostgreSQL refused the row: " + r.reason},
+                             {"format", "copy-text"}};
+    dead.push_back({"", letter.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                            "\n" + r.line});
+  }
+  if (!dead.empty()) {
+    for (const kafka::DeliveryResult& d :
+         dead_letters_.ProduceAndWait(options_.dead_letter_topic, dead, std::chrono::seconds(10))) {
       if (!d.status.ok()) {
         log::Warn("indexer: dead letter not acknowledged; retrying the batch",
                   {{"error", d.status.message()}});
@@ -106,11 +116,13 @@ bool Indexer::Handle(const Work& w) {
       }
     }
     log::Warn("indexer: records sent to the dead-letter topic",
-              {{"count", w.dead.size()}, {"topic", options_.dead_letter_topic}});
+              {{"count", dead.size()},
+               {"refused_by_database", refused.size()},
+               {"topic", options_.dead_letter_topic}});
   }
   rows_written_->Increment(static_cast<double>(written->inserted));
   duplicates_->Increment(static_cast<double>(written->duplicates));
-  dead_->Increment(static_cast<double>(w.dead.size()));
+  dead_->Increment(static_cast<double>(dead.size()));
   if (written->deduplicated) deduplicated_->Increment();
   return true;
 }

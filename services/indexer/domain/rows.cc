@@ -239,6 +239,33 @@ Status AppendRow(const v1::Event& e, RowBatch& batch) {
   return OkStatus();
 }
 
+RowBatch BatchOfLines(std::string_view lines) {
+  RowBatch b;
+  b.copy_text = std::string(lines);
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    std::size_t end = lines.find('\n', start);
+    if (end == std::string_view::npos) end = lines.size();
+    const std::string_view line = lines.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    ++b.rows;
+    // tenant_id is the first column, ts the third ("YYYY-MM-DD ...").
+    if (auto tenant = portcullis::Uuid::Parse(std::string(line.substr(0, 36))); tenant.ok()) {
+      ++b.tenants[TenantId(*tenant)];
+    }
+    const std::size_t ts = line.find('\t', line.find('\t') + 1) + 1;
+    int y = 0;
+    unsigned m = 0, d = 0;
+    if (ts != 0 &&
+        std::sscanf(std::string(line.substr(ts, 10)).c_str(), "%d-%u-%u", &y, &m, &d) == 3) {
+      b.days.insert(std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(m) /
+                                          std::chrono::day(d)));
+    }
+  }
+  return b;
+}
+
 std::vector<std::optional<std::string>> ParseCopyLine(std::string_view line) {
   std::vector<std::optional<std::string>> out;
   std::string field;

@@ -76,6 +76,10 @@ struct RowBatch {
 // string): ingest never sends such events, so they go to the dead letters.
 Status AppendRow(const v1::Event& e, RowBatch& batch);
 
+// The rows of `lines` (whole lines of a RowBatch's copy_text) as a batch of
+// their own, tenants and days read back from the lines.
+RowBatch BatchOfLines(std::string_view lines);
+
 // The columns of one line of COPY text (unescaped; nullopt for \N): for tests
 // and tools that check what the formatter wrote.
 std::vector<std::optional<std::string>> ParseCopyLine(std::string_view line);

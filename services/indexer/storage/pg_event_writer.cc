@@ -137,6 +137,31 @@ StatusOr<WriteResult> PgEventWriter::Write(const RowBatch& batch) {
   return out;
 }
 
+StatusOr<WriteResult> PgEventWriter::WriteSalvaging(const RowBatch& batch,
+                                                    std::vector<Refused>* refused) {
+  StatusOr<WriteResult> w = Write(batch);
+  if (w.ok() || w.status().code() != StatusCode::kInvalidArgument) return w;
+  if (batch.rows <= 1) {
+    std::string line = batch.copy_text;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    refused->push_back({std::move(line), w.status().message()});
+    return WriteResult{};
+  }
+  // Halve at a line boundary.
+  const std::string_view text = batch.copy_text;
+  std::size_t cut = 0;
+  for (std::size_t seen = 0; seen < batch.rows / 2; ++seen)
+    cut = text.find('\n', cut) + 1;
+  WriteResult out;
+  for (const std::string_view half : {text.substr(0, cut), text.substr(cut)}) {
+    PORTCULLIS_ASSIGN_OR_RETURN(WriteResult part, WriteSalvaging(BatchOfLines(half), refused));
+    out.inserted += part.inserted;
+    out.duplicates += part.duplicates;
+    out.deduplicated = out.deduplicated || part.deduplicated;
+  }
+  return out;
+}
+
 Status PgEventWriter::EnsurePartitionsAhead(int ahead) {
   return pool_.RunUnscoped([&](pqxx::work& tx) -> Status {
     tx.exec_params(

@@ -40,6 +40,17 @@ class PgEventWriter {
   explicit PgEventWriter(pg::Pool& pool) : pool_(pool) {}
   // All or nothing.
   StatusOr<WriteResult> Write(const RowBatch& batch);
+  // Write, and when PostgreSQL refuses a value (InvalidArgument: a row it
+  // cannot store, which no check before foresaw), the batch is halved until
+  // the refused rows stand alone: those are returned in `refused` (their COPY
+  // lines, for the dead letters) and every other row is written. Without
+  // this, one such row would stop its partitions for good. Other failures
+  // are returned as they are (the caller retries the batch).
+  struct Refused {
+    std::string line;
+    std::string reason;
+  };
+  StatusOr<WriteResult> WriteSalvaging(const RowBatch& batch, std::vector<Refused>* refused);
   // Creates the partitions of the days from yesterday to `ahead` days on.
   Status EnsurePartitionsAhead(int ahead);
   // Drops the day partitions older than `days` days, connected as the

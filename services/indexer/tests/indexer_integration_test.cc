@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <sstream>
 
 #include "domain/rows.h"
 #include "portcullis/common/ids.h"
@@ -276,6 +277,45 @@ TEST_P(PgEventWriterTest, WritesEveryRowOnceAcrossRedeliveries) {
                            t1.ToString(), "/etc/hosts\tor\\this")[0][0]
                 .as<long>(),
             4);
+}
+
+// A row PostgreSQL refuses, though no check before caught it: the batch is
+// halved until that row stands alone; it is handed back for the dead letters
+// and every other row is written.
+TEST(PgEventWriterSalvageTest, ARefusedRowIsSetAsideAndTheRestWritten) {
+  auto pool = pg::Pool::Create({.dsn = InfraEnv::Get().Require("PORTCULLIS_PG_INDEXER_DSN")});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  indexer::PgEventWriter writer(**pool);
+  const Uuid tenant = Uuid::Random();
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  indexer::RowBatch good;
+  for (int i = 0; i < 7; ++i)
+    ASSERT_TRUE(indexer::AppendRow(Stamped(tenant.Binary(), now), good).ok());
+  // Row 5's pid becomes text no integer column takes.
+  std::vector<std::string> lines;
+  std::istringstream in(good.copy_text);
+  for (std::string l; std::getline(in, l);)
+    lines.push_back(l);
+  std::size_t at = 0;
+  for (int tab = 0; tab < 7; ++tab)
+    at = lines[4].find('\t', at) + 1;
+  lines[4].replace(at, lines[4].find('\t', at) - at, "not-a-pid");
+  std::string text;
+  for (const auto& l : lines)
+    text += l + "\n";
+  indexer::RowBatch batch = indexer::BatchOfLines(text);
+  EXPECT_EQ(batch.rows, 7u);
+  EXPECT_FALSE(writer.Write(batch).ok()) << "all or nothing";
+  std::vector<indexer::PgEventWriter::Refused> refused;
+  auto w = writer.WriteSalvaging(batch, &refused);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->inserted, 6u);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].line.find("not-a-pid"), std::string::npos);
+  EXPECT_NE(refused[0].reason.find("SQLSTATE 22"), std::string::npos) << refused[0].reason;
+  EXPECT_EQ(CountTenant(tenant), 6);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothRoles, PgEventWriterTest,

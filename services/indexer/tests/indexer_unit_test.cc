@@ -142,6 +142,12 @@ TEST(RowsTest, RowsOfSeveralTenantsAndDays) {
   for (char ch : batch.copy_text)
     lines += ch == '\n';
   EXPECT_EQ(lines, 3u);
+  // Read back from its lines alone (the writer's salvage halves batches).
+  RowBatch again = BatchOfLines(batch.copy_text);
+  EXPECT_EQ(again.rows, batch.rows);
+  EXPECT_EQ(again.tenants, batch.tenants);
+  EXPECT_EQ(again.days, batch.days);
+  EXPECT_EQ(again.copy_text, batch.copy_text);
   batch.Clear();
   EXPECT_TRUE(batch.copy_text.empty());
   EXPECT_EQ(batch.rows, 0u);
