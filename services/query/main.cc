@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
         ConfigReader& cfg = ctx.config();
         pg::Pool* pool = ctx.Postgres();
         query::QueryOptions options;
+        options.product_version = PORTCULLIS_VERSION;
         options.default_limit =
             static_cast<int>(cfg.Int("PORTCULLIS_QUERY_DEFAULT_LIMIT", 100, 1, 100000));
         options.max_limit =
