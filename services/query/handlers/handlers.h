@@ -15,7 +15,7 @@ struct QueryOptions {
   int max_limit = 10000;    // any page, any "| limit N"
   int export_default_limit = 1000;
   std::chrono::hours max_range{24 * 31};  // widest search time range
-  std::string product_version;  // the build's (main.cc)
+  std::string product_version;            // the build's (main.cc)
 };
 
 // Registers the routes on `server`; `reader` and `clock` must outlive it.
