@@ -22,7 +22,7 @@ bool IsLabelKeyChar(char c) {
 
 bool IsTextual(const ColumnRef& c) {
   const FieldType t = c.field->type;
-  return t == FieldType::kText || t == FieldType::kBasename || t == FieldType::kLabels;
+  return t == FieldType::kText || t == FieldType::kLabels;
 }
 
 bool IsOrdered(FieldType t) {
@@ -318,7 +318,6 @@ class Binder {
     }
     switch (c.field->type) {
       case FieldType::kText:
-      case FieldType::kBasename:
       case FieldType::kLabels:
         return Compare(c, op, v.text);
       case FieldType::kIp: {

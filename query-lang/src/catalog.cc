@@ -41,7 +41,6 @@ std::string_view SqlTypeOf(FieldType type) {
   switch (type) {
     case FieldType::kText:
     case FieldType::kEnum:
-    case FieldType::kBasename:
       return "text";
     case FieldType::kInteger:
     case FieldType::kPort:
@@ -65,7 +64,6 @@ std::string_view SqlTypeOf(FieldType type) {
 std::string_view DescribeType(FieldType type) {
   switch (type) {
     case FieldType::kText:
-    case FieldType::kBasename:
       return "text";
     case FieldType::kEnum:
       return "one of a set of words";

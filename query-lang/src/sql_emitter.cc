@@ -10,7 +10,6 @@ using Kind = Predicate::Kind;
 using Shape = BoundQuery::Shape;
 
 // The only string literals the emitter writes.
-constexpr std::string_view kBasenamePattern = "^.*/";
 constexpr std::string_view kBinOrigin = "1970-01-01T00:00:00Z";
 
 // Every word the emitter writes besides catalog columns.
@@ -18,9 +17,9 @@ constexpr std::string_view kWords[] = {
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IS", "NULL", "TRUE", "IN", "LIKE", "BETWEEN",
     "ORDER", "BY", "ASC", "DESC", "NULLS", "LAST", "GROUP", "AS", "LIMIT", "TIMESTAMPTZ",
     // the table, its fixed columns, functions and types
-    "events", "tenant_id", "ts", "event_id", "txid", "count", "date_bin", "regexp_replace",
-    "pg_snapshot_xmin", "pg_current_snapshot", "uuid", "timestamptz", "text", "integer", "bigint",
-    "boolean", "inet", "interval", "xid8", "jsonb"};
+    "events", "tenant_id", "ts", "event_id", "txid", "count", "date_bin", "pg_snapshot_xmin",
+    "pg_current_snapshot", "uuid", "timestamptz", "text", "integer", "bigint", "boolean", "inet",
+    "interval", "xid8", "jsonb"};
 
 // Result names the emitter writes besides catalog field names.
 constexpr std::string_view kResultNames[] = {"count", "time"};
@@ -167,6 +166,7 @@ class Emitter {
     out.sql = std::move(sql);
     out.params = std::move(params_);
     out.aggregate = q.shape != Shape::kListing;
+    if (q.shape == Shape::kTimechart) out.bucket_seconds = q.bucket_seconds;
     return out;
   }
 
@@ -190,12 +190,7 @@ class Emitter {
     return c.field->name;
   }
 
-  static std::string FieldSql(const FieldDef& f) {
-    if (f.type == FieldType::kBasename) {
-      return "regexp_replace(" + f.column + ", '" + std::string(kBasenamePattern) + "', '')";
-    }
-    return f.column;
-  }
+  static std::string FieldSql(const FieldDef& f) { return f.column; }
 
   std::string ColumnSql(const ColumnRef& c) {
     if (c.field->type == FieldType::kLabels && !c.label_key.empty()) {
@@ -324,7 +319,7 @@ Status VerifySql(const SqlQuery& query, const Catalog& catalog) {
             std::all_of(inner.begin() + static_cast<long>(kLabelAliasPrefix.size()), inner.end(),
                         IsDigit);
         if (names.count(inner) == 0 && !label_alias) return fail(start, "unknown identifier");
-      } else if (inner != kBasenamePattern && inner != kBinOrigin && !inner.empty()) {
+      } else if (inner != kBinOrigin && !inner.empty()) {
         return fail(start, "unknown string literal");
       }
     } else {

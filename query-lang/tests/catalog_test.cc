@@ -24,7 +24,8 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
-// column -> type, from "CREATE TABLE events ( ... )" of the first migration.
+// column -> type, from "CREATE TABLE events ( ... )" of the first migration
+// and "ADD COLUMN" of the later ones (only events gains columns).
 std::map<std::string, std::string> EventsColumns() {
   const std::string sql =
       ReadFile(fs::path(PORTCULLIS_SCHEMA_DIR) / "migrations" / "0001_tenants_and_events.sql");
@@ -43,6 +44,17 @@ std::map<std::string, std::string> EventsColumns() {
     if (name.empty() || name == "PRIMARY" || name.rfind("--", 0) == 0) continue;
     if (!type.empty() && type.back() == ',') type.pop_back();
     columns[name] = type;
+  }
+  // and the columns later migrations add: "ADD COLUMN name type ..."
+  for (const auto& entry : fs::directory_iterator(fs::path(PORTCULLIS_SCHEMA_DIR) / "migrations")) {
+    const std::string later = ReadFile(entry.path());
+    for (std::size_t at = later.find("ADD COLUMN "); at != std::string::npos;
+         at = later.find("ADD COLUMN ", at + 1)) {
+      std::istringstream words(later.substr(at + 11, 200));
+      std::string name, type;
+      words >> name >> type;
+      columns[name] = type;
+    }
   }
   return columns;
 }
@@ -88,7 +100,7 @@ TEST(CatalogTest, TheFieldsOfTheBrief) {
       {"event.action", {"action", FieldType::kEnum}},
       {"event.result", {"result", FieldType::kInteger}},
       {"event.enforced", {"enforced", FieldType::kBool}},
-      {"process.name", {"executable", FieldType::kBasename}},
+      {"process.name", {"process_name", FieldType::kText}},
       {"process.path", {"executable", FieldType::kText}},
       {"network.remote.ip", {"remote_ip", FieldType::kIp}},
       {"network.remote.port", {"remote_port", FieldType::kPort}},

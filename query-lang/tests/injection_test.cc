@@ -114,7 +114,7 @@ std::vector<Position> Positions() {
   std::vector<Position> out;
   for (const FieldDef& f : Catalog::Default().fields()) {
     if (f.type == FieldType::kLabels) continue;
-    const bool text = f.type == FieldType::kText || f.type == FieldType::kBasename;
+    const bool text = f.type == FieldType::kText;
     const std::string& n = f.name;
     for (const char* form : {":@", " != @", ":[@]", ":[@, \"x\"]"}) {
       out.push_back({n + form, true, text});

@@ -1,8 +1,8 @@
 -- ast: (and (= process.name curl) (= network.remote.port 443))
-SELECT ts AS "event.time", event_id AS "event.id", action AS "event.action", category AS "event.category", syscall AS "event.syscall", result AS "event.result", enforced AS "event.enforced", regexp_replace(executable, '^.*/', '') AS "process.name", executable AS "process.path", pid AS "process.pid", ppid AS "process.ppid", uid AS "process.uid", gid AS "process.gid", cmdline AS "process.cmdline", file_path AS "file.path", file_operation AS "file.operation", net_direction AS "network.direction", net_protocol AS "network.protocol", remote_ip AS "network.remote.ip", remote_port AS "network.remote.port", local_ip AS "network.local.ip", local_port AS "network.local.port", container_id AS "container.id", image AS "container.image", agent_id AS "agent.id", hostname AS "host.name", policy_id AS "policy.id", policy_version AS "policy.version", rule_id AS "rule.id", labels AS "labels"
+SELECT ts AS "event.time", event_id AS "event.id", action AS "event.action", category AS "event.category", syscall AS "event.syscall", result AS "event.result", enforced AS "event.enforced", process_name AS "process.name", executable AS "process.path", pid AS "process.pid", ppid AS "process.ppid", uid AS "process.uid", gid AS "process.gid", cmdline AS "process.cmdline", file_path AS "file.path", file_operation AS "file.operation", net_direction AS "network.direction", net_protocol AS "network.protocol", remote_ip AS "network.remote.ip", remote_port AS "network.remote.port", local_ip AS "network.local.ip", local_port AS "network.local.port", container_id AS "container.id", image AS "container.image", agent_id AS "agent.id", hostname AS "host.name", policy_id AS "policy.id", policy_version AS "policy.version", rule_id AS "rule.id", labels AS "labels"
 FROM events
 WHERE tenant_id = $1::uuid AND ts >= $2::timestamptz AND ts < $3::timestamptz
-  AND (regexp_replace(executable, '^.*/', '') = $4::text AND remote_port = $5::integer)
+  AND (process_name = $4::text AND remote_port = $5::integer)
 ORDER BY ts DESC, event_id DESC
 LIMIT $6::integer
 -- $1 = 00000000-0000-4000-8000-0000000000aa

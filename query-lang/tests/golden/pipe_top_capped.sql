@@ -1,5 +1,5 @@
 -- ast: * | top 1000 process.name
-SELECT regexp_replace(executable, '^.*/', '') AS "process.name", count(*) AS "count"
+SELECT process_name AS "process.name", count(*) AS "count"
 FROM events
 WHERE tenant_id = $1::uuid AND ts >= $2::timestamptz AND ts < $3::timestamptz
 GROUP BY 1

@@ -22,7 +22,6 @@ namespace portcullis::qql {
 enum class FieldType {
   kText,       // text; wildcards allowed
   kEnum,       // text with a closed set of lower-case values
-  kBasename,   // the last '/'-separated segment of a text column
   kInteger,    // integer (int4)
   kBigint,     // bigint (int8)
   kPort,       // integer, 0-65535

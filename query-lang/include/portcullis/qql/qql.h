@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,10 @@ struct SqlQuery {
   std::vector<std::string> params;  // params[i] is $(i+1), in text format
   std::vector<Column> columns;      // the result's columns, in order
   bool aggregate = false;           // rows are groups or counts, not events
+  // "| timechart": the bucket width. The statement returns the non-empty
+  // buckets only (a GROUP BY has no rows for empty ones); callers that chart
+  // fill the gaps over [from, to) with zero counts.
+  std::int64_t bucket_seconds = 0;
 };
 
 StatusOr<SqlQuery> Compile(std::string_view qql, const CompileOptions& options);

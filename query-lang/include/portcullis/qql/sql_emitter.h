@@ -9,9 +9,6 @@
 // as "$n::<type>". The first three parameters are always the tenant, from and
 // to: WHERE tenant_id = $1::uuid AND ts >= $2::timestamptz AND ts < $3::timestamptz.
 //
-// process.name (a kBasename field) is regexp_replace(executable, '^.*/', ''):
-// exact for equality, wildcards, lists and grouping alike. (A LIKE '%/' || name
-// would let a wildcard's % cross a '/', and can't be grouped by.)
 // A timechart bucket is date_bin($n::interval, ts, TIMESTAMPTZ '1970-01-01T00:00:00Z').
 #pragma once
 
