@@ -1,0 +1,149 @@
+// Index use, checked rather than assumed: the benchmark's selective queries
+// (tests/bench/query_workload.h), compiled by QQL exactly as the query service
+// compiles them, are EXPLAINed on a copy of the benchmark's dataset (60,000
+// events, statistics fresh) as the application role with the tenant set.
+// Each must reach every partition through one of its indexes
+// (schema/migrations/0006_*.sql), never a sequential scan.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+
+#include "portcullis/common/ids.h"
+#include "portcullis/qql/qql.h"
+#include "portcullis/testing/infra.h"
+#include "query_workload.h"
+
+namespace portcullis {
+namespace {
+
+using nlohmann::json;
+using testing::InfraEnv;
+using SysClock = std::chrono::system_clock;
+
+constexpr long kEvents = 60000;
+constexpr int kDays = 10;
+
+// Every scan node of a plan: {node type, relation, index}.
+struct Scan {
+  std::string type, relation, index;
+};
+void CollectScans(const json& node, std::vector<Scan>& out) {
+  const std::string type = node.value("Node Type", "");
+  if (type.find("Scan") != std::string::npos) {
+    out.push_back({type, node.value("Relation Name", ""), node.value("Index Name", "")});
+  }
+  if (node.contains("Plans")) {
+    for (const json& child : node["Plans"])
+      CollectScans(child, out);
+  }
+}
+
+class QueryPlanTest : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    const InfraEnv& env = InfraEnv::Get();
+    tenant_ = Uuid::Random().ToString();
+    end_ = std::chrono::time_point_cast<std::chrono::seconds>(SysClock::now());
+    pqxx::connection indexer(env.Require("PORTCULLIS_PG_INDEXER_DSN"));
+    pqxx::work tx(indexer);
+    tx.exec_params("SELECT portcullis_ensure_event_partitions($1::date, $2)",
+                   bench::UtcText(end_ - std::chrono::hours(24) * kDays).substr(0, 10), kDays + 2);
+    tx.exec_params(bench::DatasetInsertSql(), tenant_, 0L, kEvents - 1, bench::UtcText(end_),
+                   static_cast<long>(kDays) * 86400, kEvents);
+    tx.commit();
+    pqxx::connection admin(env.Require("PORTCULLIS_PG_ADMIN_DSN"));
+    pqxx::nontransaction(admin).exec("ANALYZE events");
+  }
+
+  // The partitions' indexes that belong to the parent index `name`.
+  static std::set<std::string> PartitionIndexes(const std::string& name) {
+    pqxx::connection admin(InfraEnv::Get().Require("PORTCULLIS_PG_ADMIN_DSN"));
+    pqxx::work tx(admin);
+    std::set<std::string> out;
+    for (const auto& row : tx.exec_params(
+             "SELECT relid::regclass::text FROM pg_partition_tree($1::regclass) WHERE isleaf",
+             name)) {
+      out.insert(row[0].as<std::string>());
+    }
+    return out;
+  }
+
+  // The plan of `q`'s QQL as the service would run it.
+  static json Explain(const bench::WorkloadQuery& q) {
+    qql::CompileOptions options;
+    options.tenant_id = tenant_;
+    options.now = end_;
+    options.to = end_ + std::chrono::minutes(1);
+    options.from = options.to - std::chrono::hours(24) * q.days;
+    StatusOr<qql::SqlQuery> compiled = qql::Compile(q.qql, options);
+    EXPECT_TRUE(compiled.ok()) << compiled.status().ToString();
+    if (!compiled.ok()) return json();
+    pqxx::connection app(InfraEnv::Get().Require("PORTCULLIS_PG_DSN"));
+    pqxx::work tx(app);
+    tx.exec_params("SELECT set_config('app.tenant', $1, true)", tenant_);
+    const pqxx::result r = tx.exec_params(
+        "EXPLAIN (FORMAT JSON) " + compiled->sql,
+        pqxx::prepare::make_dynamic_params(compiled->params.begin(), compiled->params.end()));
+    return json::parse(r[0][0].as<std::string>());
+  }
+
+  static inline std::string tenant_;
+  static inline SysClock::time_point end_;
+};
+
+// What is wrong with `q`'s plan: each scan that is sequential or goes through
+// an index not among the partitions' copies of `parents`.
+std::vector<std::string> PlanProblems(const bench::WorkloadQuery& q,
+                                      const std::vector<std::string>& parents) {
+  std::set<std::string> allowed;
+  for (const std::string& parent : parents)
+    allowed.merge(QueryPlanTest::PartitionIndexes(parent));
+  std::vector<std::string> problems;
+  if (allowed.empty()) problems.push_back("no partition carries the expected index");
+  const json plan = QueryPlanTest::Explain(q);
+  if (!plan.is_array() || plan.empty()) return {"no plan"};
+  std::vector<Scan> scans;
+  CollectScans(plan[0]["Plan"], scans);
+  if (scans.empty()) problems.push_back("no scan in the plan");
+  for (const Scan& s : scans) {
+    if (s.type == "Bitmap Heap Scan") continue;  // its Bitmap Index Scan child names the index
+    if (s.type == "Seq Scan" || allowed.count(s.index) == 0) {
+      problems.push_back(s.type + " on " + s.relation +
+                         (s.index.empty() ? "" : " using " + s.index));
+    }
+  }
+  if (!problems.empty()) problems.push_back("plan:\n" + plan.dump(2));
+  return problems;
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines)
+    out += l + "\n";
+  return out;
+}
+
+TEST_F(QueryPlanTest, SelectiveQueriesUseTheirIndexOnEveryPartition) {
+  int checked = 0;
+  for (const bench::WorkloadQuery& q : bench::WorkloadQueries()) {
+    if (!q.selective) continue;
+    ++checked;
+    const std::vector<std::string> problems = PlanProblems(q, q.indexes);
+    EXPECT_TRUE(problems.empty()) << q.name << " (" << q.qql << "):\n" << Join(problems);
+  }
+  EXPECT_GE(checked, 6);
+}
+
+// The check can fail: a filter that no index covers is read through another
+// index or sequentially, and is reported.
+TEST_F(QueryPlanTest, AFilterNoIndexCoversIsReported) {
+  const bench::WorkloadQuery q{"cmdline wildcard", "process.cmdline:*worker*", kDays, true, {}, ""};
+  EXPECT_FALSE(PlanProblems(q, {"events_tenant_process_name"}).empty());
+}
+
+}  // namespace
+}  // namespace portcullis
