@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
         reader = std::make_unique<query::PgEventReader>(*pool);
         ctx.server().SetAuthenticator(
             std::make_shared<auth::PgAuthenticator>(*pool, auth_options, SystemClock::Get()));
-        query::RegisterRoutes(ctx.server(), *reader, SystemClock::Get(), options);
+        query::RegisterRoutes(ctx.server(), *reader, ctx.metrics(), SystemClock::Get(), options);
         return OkStatus();
       });
 }

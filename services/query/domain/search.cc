@@ -184,4 +184,39 @@ nlohmann::json ValueToJson(const std::optional<std::string>& value, std::string_
   return v;
 }
 
+StatusOr<nlohmann::json> FillTimechart(const nlohmann::json& rows, TimePoint from, TimePoint to,
+                                       std::int64_t bucket_seconds) {
+  if (bucket_seconds <= 0 || from >= to) return InvalidArgumentError("timechart: empty range");
+  const std::chrono::seconds width(bucket_seconds);
+  auto bucket_of = [&](TimePoint t) {
+    const auto since = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
+    // floor division, also before 1970
+    std::int64_t n = since.count() / bucket_seconds;
+    if (since.count() % bucket_seconds < 0) --n;
+    return TimePoint(width * n);
+  };
+  const TimePoint first = bucket_of(from);
+  const TimePoint last = bucket_of(to - std::chrono::microseconds(1));
+  const std::int64_t buckets = (last - first) / width + 1;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(buckets), 0);
+  for (const nlohmann::json& row : rows) {
+    if (!row.is_array() || row.size() != 2 || !row[0].is_string() || !row[1].is_number_integer()) {
+      return InvalidArgumentError("timechart: a row is not [time, count]");
+    }
+    StatusOr<TimePoint> t = ParseTime(row[0].get<std::string>());
+    if (!t.ok()) return t.status();
+    if (*t < first || *t > last || bucket_of(*t) != *t) {
+      return InvalidArgumentError("timechart: " + row[0].get<std::string>() +
+                                  " is not a bucket of the range");
+    }
+    counts[static_cast<std::size_t>((*t - first) / width)] += row[1].get<std::int64_t>();
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (std::int64_t i = 0; i < buckets; ++i) {
+    out.push_back(nlohmann::json::array(
+        {FormatTime(first + width * i), counts[static_cast<std::size_t>(i)]}));
+  }
+  return out;
+}
+
 }  // namespace portcullis::query

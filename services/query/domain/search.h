@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -50,5 +51,13 @@ nlohmann::json ValueToJson(const std::optional<std::string>& value, std::string_
 // PostgreSQL's timestamptz text ("2026-11-28 12:00:00.123456+00") as
 // RFC 3339 ("2026-11-28T12:00:00.123456Z"); other offsets keep theirs.
 std::string PgTimeToRfc3339(std::string_view pg);
+
+// The rows of a "| timechart" ([time, count], non-empty buckets only, as the
+// statement returns them) as every bucket over [from, to), in order, empty
+// ones with a count of 0, each time in FormatTime's form. Buckets are aligned
+// as date_bin aligns them (on multiples of the width since the Unix epoch).
+// InvalidArgument for a row whose time is not a bucket start inside the range.
+StatusOr<nlohmann::json> FillTimechart(const nlohmann::json& rows, TimePoint from, TimePoint to,
+                                       std::int64_t bucket_seconds);
 
 }  // namespace portcullis::query

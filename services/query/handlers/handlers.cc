@@ -1,5 +1,7 @@
 #include "handlers/handlers.h"
 
+#include <memory>
+
 #include "domain/export_format.h"
 #include "domain/search.h"
 #include "portcullis/auth/authenticator.h"
@@ -33,12 +35,78 @@ std::size_t ColumnIndex(const qql::SqlQuery& q, std::string_view name) {
   return q.columns.size();
 }
 
+// What the service measures of each query: how its requests end, how long
+// PostgreSQL takes per compiled statement (by shape: an event listing or an
+// aggregation), and how many rows go out. Every series exists from the start
+// (at zero), so a rate over them is defined before the first query.
+class QueryMetrics {
+ public:
+  static constexpr std::string_view kRoutes[] = {"search", "export"};
+  // Refused credentials never reach the handler (the server answers 401
+  // first): they are in portcullis_http_requests_total{code="401"}.
+  static constexpr std::string_view kOutcomes[] = {"ok", "invalid", "timeout", "error"};
+
+  explicit QueryMetrics(metrics::Registry& m)
+      : database_(m.HistogramFamily(
+            "portcullis_query_database_seconds",
+            "Time PostgreSQL took to answer one compiled QQL statement, by route and shape")),
+        requests_(m.CounterFamily(
+            "portcullis_query_requests_total",
+            "Search and export requests by route and outcome (ok, invalid, timeout, error)")),
+        rows_(m.CounterFamily("portcullis_query_rows_total",
+                              "Events or aggregate rows returned, by route")) {
+    for (std::string_view route : kRoutes) {
+      for (std::string_view shape : {"listing", "aggregate"})
+        database_.Add({{"route", std::string(route)}, {"shape", std::string(shape)}},
+                      metrics::LatencyBuckets());
+      for (std::string_view outcome : kOutcomes)
+        requests_.Add({{"route", std::string(route)}, {"outcome", std::string(outcome)}});
+      rows_.Add({{"route", std::string(route)}});
+    }
+  }
+
+  // reader.Run, timed and counted.
+  StatusOr<ResultSet> Run(PgEventReader& reader, std::string_view route, const TenantId& tenant,
+                          const qql::SqlQuery& q) {
+    const auto start = std::chrono::steady_clock::now();
+    StatusOr<ResultSet> rs = reader.Run(tenant, q);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    database_
+        .Add({{"route", std::string(route)}, {"shape", q.aggregate ? "aggregate" : "listing"}},
+             metrics::LatencyBuckets())
+        .Observe(took.count());
+    if (rs.ok()) {
+      rows_.Add({{"route", std::string(route)}}).Increment(static_cast<double>(rs->rows.size()));
+    }
+    return rs;
+  }
+
+  // Counts `r` under its outcome and passes it on.
+  Response Ended(std::string_view route, Response r) {
+    std::string_view outcome = "error";
+    if (r.status < 400) {
+      outcome = "ok";
+    } else if (r.status == 504) {
+      outcome = "timeout";
+    } else if (r.status < 500) {
+      outcome = "invalid";
+    }
+    requests_.Add({{"route", std::string(route)}, {"outcome", std::string(outcome)}}).Increment();
+    return r;
+  }
+
+ private:
+  prometheus::Family<prometheus::Histogram>& database_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& rows_;
+};
+
 Response CompileError(const Status& s) {
   return Response::Error(400, "invalid_argument", s.message(), "/qql");
 }
 
-Response Search(PgEventReader& reader, const Clock& clock, const QueryOptions& o, const Request& r,
-                const TenantId& tenant) {
+Response Search(PgEventReader& reader, QueryMetrics& metrics, const Clock& clock,
+                const QueryOptions& o, const Request& r, const TenantId& tenant) {
   http::JsonBody body(r);
   const std::string qql = body.String("qql", {.max_len = kMaxQql, .allow_empty = true});
   const std::string from_text = body.String("from", {.max_len = 64});
@@ -100,7 +168,7 @@ Response Search(PgEventReader& reader, const Clock& clock, const QueryOptions& o
 
   StatusOr<qql::SqlQuery> q = qql::Compile(qql, c);
   if (!q.ok()) return CompileError(q.status());
-  StatusOr<ResultSet> rs = reader.Run(tenant, *q);
+  StatusOr<ResultSet> rs = metrics.Run(reader, "search", tenant, *q);
   if (!rs.ok()) return Response::Error(rs.status());
 
   json columns = json::array();
@@ -115,6 +183,11 @@ Response Search(PgEventReader& reader, const Clock& clock, const QueryOptions& o
       for (std::size_t i = 0; i < row.size(); ++i)
         values.push_back(ValueToJson(row[i], q->columns[i].type));
       rows.push_back(std::move(values));
+    }
+    if (q->bucket_seconds > 0) {
+      StatusOr<json> filled = FillTimechart(rows, c.from, c.to, q->bucket_seconds);
+      if (!filled.ok()) return Response::Error(InternalError(filled.status().message()));
+      rows = std::move(*filled);
     }
     out["rows"] = std::move(rows);
     return Response::Json(200, out);
@@ -144,8 +217,8 @@ Response Search(PgEventReader& reader, const Clock& clock, const QueryOptions& o
   return Response::Json(200, out);
 }
 
-Response Export(PgEventReader& reader, const Clock& clock, const QueryOptions& o, const Request& r,
-                const TenantId& tenant) {
+Response Export(PgEventReader& reader, QueryMetrics& metrics, const Clock& clock,
+                const QueryOptions& o, const Request& r, const TenantId& tenant) {
   QueryParams p(r, {"qql", "cursor", "format", "limit"});
   const std::string qql = p.Get("qql", kMaxQql);
   const std::string cursor_text = p.Get("cursor", kMaxCursor);
@@ -180,7 +253,7 @@ Response Export(PgEventReader& reader, const Clock& clock, const QueryOptions& o
   c.after = cursor.after;
   StatusOr<qql::SqlQuery> q = qql::Compile(qql, c);
   if (!q.ok()) return CompileError(q.status());
-  StatusOr<ResultSet> rs = reader.Run(tenant, *q);
+  StatusOr<ResultSet> rs = metrics.Run(reader, "export", tenant, *q);
   if (!rs.ok()) return Response::Error(rs.status());
 
   const std::size_t txid = ColumnIndex(*q, "txid"), id = ColumnIndex(*q, "event.id");
@@ -208,19 +281,27 @@ Response Export(PgEventReader& reader, const Clock& clock, const QueryOptions& o
 
 }  // namespace
 
-void RegisterRoutes(http::Server& server, PgEventReader& reader, const Clock& clock,
-                    QueryOptions options) {
+void RegisterRoutes(http::Server& server, PgEventReader& reader, metrics::Registry& registry,
+                    const Clock& clock, QueryOptions options) {
+  auto metrics = std::make_shared<QueryMetrics>(registry);
+  auto counted = [metrics](std::string_view route, http::Handler h) -> http::Handler {
+    return [metrics, route, h = std::move(h)](const Request& r) {
+      return metrics->Ended(route, h(r));
+    };
+  };
   server.Route(Method::kPost, "/v1/search",
-               WithTenant(auth::kScopeRead,
-                          [&reader, &clock, options](const Request& r, const TenantId& t) {
-                            return Search(reader, clock, options, r, t);
-                          }),
+               counted("search", WithTenant(auth::kScopeRead,
+                                            [&reader, metrics, &clock, options](const Request& r,
+                                                                                const TenantId& t) {
+                                              return Search(reader, *metrics, clock, options, r, t);
+                                            })),
                {.max_body_bytes = kMaxQql + 4096});
   server.Route(
       Method::kGet, "/v1/export/events",
-      WithTenant(auth::kScopeRead, [&reader, &clock, options](const Request& r, const TenantId& t) {
-        return Export(reader, clock, options, r, t);
-      }));
+      counted("export", WithTenant(auth::kScopeRead, [&reader, metrics, &clock, options](
+                                                         const Request& r, const TenantId& t) {
+                return Export(reader, *metrics, clock, options, r, t);
+              })));
 }
 
 }  // namespace portcullis::query

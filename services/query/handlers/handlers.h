@@ -6,6 +6,7 @@
 
 #include "portcullis/common/clock.h"
 #include "portcullis/http/server.h"
+#include "portcullis/metrics/registry.h"
 #include "storage/pg_event_reader.h"
 
 namespace portcullis::query {
@@ -18,8 +19,11 @@ struct QueryOptions {
   std::string product_version;            // the build's (main.cc)
 };
 
-// Registers the routes on `server`; `reader` and `clock` must outlive it.
-void RegisterRoutes(http::Server& server, PgEventReader& reader, const Clock& clock,
-                    QueryOptions options);
+// Registers the routes on `server`; `reader`, `metrics` and `clock` must
+// outlive it. Metrics (services/query/README.md): portcullis_query_requests_total
+// {route, outcome}, portcullis_query_database_seconds{route, shape},
+// portcullis_query_rows_total{route}.
+void RegisterRoutes(http::Server& server, PgEventReader& reader, metrics::Registry& metrics,
+                    const Clock& clock, QueryOptions options);
 
 }  // namespace portcullis::query

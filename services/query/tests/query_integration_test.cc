@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "domain/search.h"
 #include "portcullis/common/ids.h"
 #include "portcullis/common/strings.h"
 #include "portcullis/testing/api.h"
@@ -242,6 +243,19 @@ TEST_F(QueryServiceTest, AggregationsReturnRowsAndColumns) {
   for (const auto& row : r.body["rows"])
     total += row.back().get<long>();
   EXPECT_EQ(total, static_cast<long>(a_rows_->size()));
+  // Every hour of the default 24 hours is a row, empty ones included (24, or
+  // 25 when the range does not start on the hour), one hour apart.
+  ASSERT_TRUE(r.body["rows"].size() == 24u || r.body["rows"].size() == 25u) << r.raw_body;
+  int empty = 0;
+  for (std::size_t i = 0; i < r.body["rows"].size(); ++i) {
+    empty += r.body["rows"][i][1].get<long>() == 0;
+    if (i == 0) continue;
+    auto prev = query::ParseTime(r.body["rows"][i - 1][0].get<std::string>());
+    auto cur = query::ParseTime(r.body["rows"][i][0].get<std::string>());
+    ASSERT_TRUE(prev.ok() && cur.ok()) << r.raw_body;
+    EXPECT_EQ(*cur - *prev, std::chrono::hours(1));
+  }
+  EXPECT_GE(empty, 20);  // the dataset spans its last hour or two
 }
 
 TEST_F(QueryServiceTest, PagesFollowTheirCursorNewestFirstExactlyOnce) {

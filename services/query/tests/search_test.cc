@@ -89,5 +89,44 @@ TEST(ValueTest, TypedByTheColumn) {
   EXPECT_EQ(PgTimeToRfc3339("2026-11-28 12:00:00.5-03:30"), "2026-11-28T12:00:00.5-03:30");
 }
 
+TEST(TimechartTest, EveryBucketOfTheRangeInOrderEmptyOnesZero) {
+  const TimePoint from = *ParseTime("2026-11-28T10:07:00Z");
+  const TimePoint to = *ParseTime("2026-11-28T10:30:00Z");
+  using J = nlohmann::json;
+  const J rows =
+      J::array({J::array({"2026-11-28T10:05:00Z", 3}), J::array({"2026-11-28T10:20:00Z", 1})});
+  StatusOr<nlohmann::json> out = FillTimechart(rows, from, to, 300);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  // 10:05 (holds 10:07), 10:10, 10:15, 10:20, 10:25: 10:30 is past the range
+  const J want = J::array(
+      {J::array({"2026-11-28T10:05:00.000000Z", 3}), J::array({"2026-11-28T10:10:00.000000Z", 0}),
+       J::array({"2026-11-28T10:15:00.000000Z", 0}), J::array({"2026-11-28T10:20:00.000000Z", 1}),
+       J::array({"2026-11-28T10:25:00.000000Z", 0})});
+  EXPECT_EQ(*out, want);
+  // No rows at all: every bucket, zero.
+  out = FillTimechart(nlohmann::json::array(), from, to, 300);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->size(), 5u);
+  // A range on a bucket boundary has no extra bucket.
+  out = FillTimechart(nlohmann::json::array(), *ParseTime("2026-11-28T10:00:00Z"),
+                      *ParseTime("2026-11-28T11:00:00Z"), 3600);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, J::array({J::array({"2026-11-28T10:00:00.000000Z", 0})}));
+}
+
+TEST(TimechartTest, RowsThatAreNotBucketsOfTheRangeAreRefused) {
+  const TimePoint from = *ParseTime("2026-11-28T10:00:00Z");
+  const TimePoint to = *ParseTime("2026-11-28T11:00:00Z");
+  using J = nlohmann::json;
+  auto one = [](J row) { return J::array({std::move(row)}); };
+  EXPECT_TRUE(FillTimechart(one(J::array({"2026-11-28T10:05:00Z", 1})), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(one(J::array({"2026-11-28T10:03:00Z", 1})), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(one(J::array({"2026-11-28T11:00:00Z", 1})), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(one(J::array({"2026-11-28T10:05:00Z"})), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(one(J::array({"yesterday", 1})), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(J::object({{"2026-11-28T10:05:00Z", 1}}), from, to, 300).ok());
+  EXPECT_FALSE(FillTimechart(nlohmann::json::array(), to, from, 300).ok());  // empty range
+}
+
 }  // namespace
 }  // namespace portcullis::query
