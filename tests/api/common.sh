@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # here and repo are set by the test that sources this
-# Shared by the API contract tests (registry_api_test.sh, policy_api_test.sh):
-# the services under test, the run's own bookkeeping, curl helpers and the
-# schemathesis run. Source it after scripts/lib.sh, then call api_begin.
+# Shared by the API contract tests (registry_api_test.sh, policy_api_test.sh,
+# query_api_test.sh): the services under test, the run's own bookkeeping,
+# curl helpers and the schemathesis run. Source it after scripts/lib.sh, then
+# call api_begin.
 #
-#   api_begin registry-api             # work dir, traps, watchdog, settings
+#   api_begin registry-api "$@"        # -h, work dir, traps, watchdog, settings
 #   start_service registry VAR=value   # build/bin/portcullis-registry, ready
 #   use_service registry               # where call/expect send requests
 #   credential admin "$secret"; expect "..." 200 GET /v1/api-keys admin
@@ -17,11 +18,23 @@
 
 # --- settings and bookkeeping ----------------------------------------------------
 
-# api_begin NAME: settings from the environment, the work dir (credentials
-# live there, mode 600), the exit trap and the watchdog. NAME prefixes the
-# summary line ("NAME: N passed, M failed").
+# api_begin NAME [ARG...]: the test's arguments (only -h/--help, which
+# prints the test's header comment), settings from the environment, the work
+# dir (credentials live there, mode 600), the exit trap and the watchdog.
+# NAME names the log lines and prefixes the summary ("NAME: N passed, M
+# failed").
 api_begin() {
   api_name=$1
+  # shellcheck disable=SC2034 # read by log and die (scripts/lib.sh)
+  PORTCULLIS_LOG_NAME=$1
+  case "${2:-}" in
+    "") ;;
+    -h | --help)
+      awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+      exit 0
+      ;;
+    *) die "unknown argument '$2' (usage: $(basename "$0"))" ;;
+  esac
   cache=${PORTCULLIS_CACHE_DIR:-$HOME/.cache/portcullis}
   venv=$cache/venv-api
   bin_dir=${PORTCULLIS_BIN_DIR:-build/bin}

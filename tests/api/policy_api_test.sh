@@ -53,20 +53,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=${PORTCULLIS_SOURCE_DIR:-$(cd "$here/../.." && pwd -P)}
 # shellcheck source=scripts/lib.sh
 source "$repo/scripts/lib.sh"
-PORTCULLIS_LOG_NAME="policy-api"
-
-case "${1:-}" in
-  "") ;;
-  -h | --help)
-    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument '$1' (usage: policy_api_test.sh)" ;;
-esac
-
 # shellcheck source=tests/api/common.sh
 source "$here/common.sh"
-api_begin policy-api
+api_begin policy-api "$@"
 
 token_file=$(env_get "$env_file" PORTCULLIS_OPERATOR_TOKEN_FILE) ||
   die "$env_file has no PORTCULLIS_OPERATOR_TOKEN_FILE (rerun scripts/infra.sh up)"

@@ -50,20 +50,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=${PORTCULLIS_SOURCE_DIR:-$(cd "$here/../.." && pwd -P)}
 # shellcheck source=scripts/lib.sh
 source "$repo/scripts/lib.sh"
-PORTCULLIS_LOG_NAME="registry-api"
-
-case "${1:-}" in
-  "") ;;
-  -h | --help)
-    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
-    exit 0
-    ;;
-  *) die "unknown argument '$1' (usage: registry_api_test.sh)" ;;
-esac
-
 # shellcheck source=tests/api/common.sh
 source "$here/common.sh"
-api_begin registry-api
+api_begin registry-api "$@"
 
 token_file=$(env_get "$env_file" PORTCULLIS_OPERATOR_TOKEN_FILE) ||
   die "$env_file has no PORTCULLIS_OPERATOR_TOKEN_FILE (rerun scripts/infra.sh up)"
