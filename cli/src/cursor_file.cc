@@ -2,6 +2,7 @@
 #include "portcullis/cli/cursor_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +123,37 @@ Status WriteCursorFile(const std::string& path, std::string_view cursor) {
                          "): " + Reason(errno));
   }
   return OkStatus();
+}
+
+StatusOr<CursorFileLock> CursorFileLock::Acquire(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return InternalError("cannot open the lock file '" + lock_path + "': " + Reason(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return FailedPreconditionError("another export is using the cursor file '" + path +
+                                     "' (it holds '" + lock_path + "'); run one export per file");
+    }
+    return InternalError("cannot lock '" + lock_path + "': " + Reason(error));
+  }
+  return CursorFileLock(fd);
+}
+
+CursorFileLock& CursorFileLock::operator=(CursorFileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+CursorFileLock::~CursorFileLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
 }  // namespace portcullis::cli

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <optional>
 
 #include "portcullis/cli/cursor_file.h"
 #include "portcullis/cli/render.h"
@@ -132,7 +133,14 @@ StatusOr<ExportPage> ParseExportPage(const Reply& reply) {
 int RunExport(const ApiRequest& request, const ExportOptions& options, const ExportContext& ctx) {
   const bool has_file = !options.cursor_file.empty();
   std::string cursor;
+  std::optional<CursorFileLock> lock;  // held until the export returns
   if (has_file) {
+    StatusOr<CursorFileLock> acquired = CursorFileLock::Acquire(options.cursor_file);
+    if (!acquired.ok()) {
+      ctx.err << "portcullisctl: " << Sanitize(acquired.status().message()) << "\n";
+      return kExitUsage;
+    }
+    lock.emplace(std::move(*acquired));
     StatusOr<std::optional<std::string>> stored = ReadCursorFile(options.cursor_file);
     if (!stored.ok()) {
       ctx.err << "portcullisctl: " << Sanitize(stored.status().message()) << "\n";

@@ -114,5 +114,26 @@ TEST_F(CursorFileTest, RefusesToStoreAMalformedCursor) {
   EXPECT_FALSE(IsValidCursor(std::string(kMaxCursorBytes + 1, 'a')));
 }
 
+TEST_F(CursorFileTest, OneExportPerCursorFile) {
+  const std::string path = Path("siem.cursor");
+  StatusOr<CursorFileLock> first = CursorFileLock::Acquire(path);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // A second holder (another open file description, as another process has)
+  // is refused while the first holds it.
+  StatusOr<CursorFileLock> second = CursorFileLock::Acquire(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("another export is using the cursor file"));
+  EXPECT_THAT(second.status().message(), HasSubstr(path));
+  // Released with its holder; moving it keeps it held.
+  {
+    CursorFileLock moved = std::move(*first);
+    EXPECT_FALSE(CursorFileLock::Acquire(path).ok());
+  }
+  EXPECT_TRUE(CursorFileLock::Acquire(path).ok());
+  // The lock never touches the cursor itself.
+  EXPECT_FALSE(fs::exists(path));
+}
+
 }  // namespace
 }  // namespace portcullis::cli

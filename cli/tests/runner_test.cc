@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "portcullis/cli/cursor_file.h"
 #include "portcullis/common/ids.h"
 
 namespace portcullis::cli {
@@ -690,9 +691,18 @@ TEST_F(RunnerTest, ExportUsageAndConfigurationErrorsSendNothing) {
 
   std::string dir_as_file = dir_.Write("x", "");
   EXPECT_EQ(Run({"export", "--cursor-file", dir_as_file + "/cursor"}), kExitUsage);
-  EXPECT_THAT(err_.str(), HasSubstr("portcullisctl: cannot read cursor file '" + dir_as_file +
-                                    "/cursor': Not a directory"));
+  // The lock beside it is taken first (and fails the same way).
+  EXPECT_THAT(err_.str(), HasSubstr("portcullisctl: cannot open the lock file '" + dir_as_file +
+                                    "/cursor.lock': Not a directory"));
   EXPECT_THAT(err_.str(), Not(HasSubstr("Usage:")));
+  // Another export holds the file: this one sends nothing.
+  {
+    const std::string held = dir_.Write("held.cursor", "abc\n");
+    StatusOr<CursorFileLock> other = CursorFileLock::Acquire(held);
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ(Run({"export", "--cursor-file", held}), kExitUsage);
+    EXPECT_THAT(err_.str(), HasSubstr("another export is using the cursor file '" + held + "'"));
+  }
   std::string empty = dir_.Write("empty.cursor", "");
   EXPECT_EQ(Run({"export", "--cursor-file", empty}), kExitUsage);
   EXPECT_THAT(err_.str(), HasSubstr("is empty; delete it to export from the oldest"));

@@ -40,6 +40,29 @@ StatusOr<std::optional<std::string>> ReadCursorFile(const std::string& path);
 // durable).
 Status WriteCursorFile(const std::string& path, std::string_view cursor);
 
+// One export per cursor file: two exports following the same file would each
+// send the same events to the SIEM and overwrite each other's cursor. The lock
+// is an flock(2) on FILE.lock (FILE itself is replaced by rename, so it cannot
+// carry the lock), held until the object is destroyed or the process exits,
+// however it exits; the kernel releases it, so a crashed export leaves no
+// stale lock behind. The .lock file stays; it is empty.
+class CursorFileLock {
+ public:
+  // FailedPrecondition naming the file when another export holds it;
+  // Internal with the system's reason when FILE.lock cannot be opened.
+  static StatusOr<CursorFileLock> Acquire(const std::string& path);
+
+  CursorFileLock(CursorFileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  CursorFileLock& operator=(CursorFileLock&& other) noexcept;
+  CursorFileLock(const CursorFileLock&) = delete;
+  CursorFileLock& operator=(const CursorFileLock&) = delete;
+  ~CursorFileLock();
+
+ private:
+  explicit CursorFileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // Whether `cursor` can be stored and sent: 1..kMaxCursorBytes of printable
 // ASCII without spaces.
 bool IsValidCursor(std::string_view cursor);
