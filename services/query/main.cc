@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
             static_cast<int>(cfg.Int("PORTCULLIS_QUERY_MAX_ROWS", 10000, 1, 100000));
         options.export_default_limit =
             static_cast<int>(cfg.Int("PORTCULLIS_EXPORT_DEFAULT_LIMIT", 1000, 1, 100000));
+        options.syslog_enterprise_number = static_cast<std::uint32_t>(
+            cfg.Int("PORTCULLIS_SYSLOG_ENTERPRISE_NUMBER", query::kDocumentationEnterpriseNumber, 1,
+                    4294967295LL));
         options.max_range =
             std::chrono::hours(24 * cfg.Int("PORTCULLIS_QUERY_MAX_RANGE_DAYS", 31, 1, 3660));
         if (options.default_limit > options.max_limit ||

@@ -813,7 +813,6 @@ std::string FormatLeef(const ExportEvent& event, const FormatOptions& options) {
 // RFC 5424 syslog.
 
 constexpr int kFacilityLocal4 = 20;
-constexpr std::string_view kSdId = "portcullis@32473";  // 32473: RFC 5612's example PEN
 
 // SD-NAME: 1-32 PRINTUSASCII except '=', SP, ']' and '"'.
 bool IsSdName(std::string_view name) {
@@ -854,8 +853,8 @@ std::string FormatSyslog(const ExportEvent& event, const FormatOptions& options)
   // One SD-ELEMENT with every field but the time (already the TIMESTAMP),
   // PARAM-NAMEs the dotted names, values as PostgreSQL wrote them except
   // booleans ("true"/"false").
-  line += '[';
-  line += kSdId;
+  line += "[portcullis@";
+  line += std::to_string(options.syslog_enterprise_number);
   std::vector<std::string_view> seen;
   auto param = [&](std::string_view name, std::string_view raw, std::size_t budget) {
     line += ' ';

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,9 +49,15 @@ StatusOr<ExportFormat> ParseExportFormat(std::string_view name);
 // application/x-ndjson for JSON lines, text/plain; charset=utf-8 otherwise.
 std::string_view ContentType(ExportFormat format);
 
+inline constexpr std::uint32_t kDocumentationEnterpriseNumber = 32473;
+
 struct FormatOptions {
   std::string product_version = "0.1.0";  // CEF/LEEF header "Device Version"
   std::string tenant_id;                  // exported as tenant.id when not empty
+  // The private enterprise number in the syslog SD-ID ("portcullis@N").
+  // 32473 is the one RFC 5612 reserves for documentation; an operator sets
+  // their organization's registered PEN (PORTCULLIS_SYSLOG_ENTERPRISE_NUMBER).
+  std::uint32_t syslog_enterprise_number = kDocumentationEnterpriseNumber;
 };
 
 // No line FormatEvent returns is longer than this, '\n' included.

@@ -260,7 +260,9 @@ Response Export(PgEventReader& reader, QueryMetrics& metrics, const Clock& clock
   if (txid == q->columns.size() || id == q->columns.size()) {
     return Response::Error(InternalError("the export query lacks txid or event.id"));
   }
-  const FormatOptions fo{.product_version = o.product_version, .tenant_id = tenant.ToString()};
+  const FormatOptions fo{.product_version = o.product_version,
+                         .tenant_id = tenant.ToString(),
+                         .syslog_enterprise_number = o.syslog_enterprise_number};
   Response out;
   out.status = 200;
   out.content_type = std::string(ContentType(*format));

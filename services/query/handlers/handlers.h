@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "domain/export_format.h"
 #include "portcullis/common/clock.h"
 #include "portcullis/http/server.h"
 #include "portcullis/metrics/registry.h"
@@ -17,6 +18,7 @@ struct QueryOptions {
   int export_default_limit = 1000;
   std::chrono::hours max_range{24 * 31};  // widest search time range
   std::string product_version;            // the build's (main.cc)
+  std::uint32_t syslog_enterprise_number = kDocumentationEnterpriseNumber;
 };
 
 // Registers the routes on `server`; `reader`, `metrics` and `clock` must

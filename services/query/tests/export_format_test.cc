@@ -920,6 +920,15 @@ TEST(SyslogFormatTest, MsgHasABomOnlyWhenNotAscii) {
   EXPECT_EQ(msg->msg, "allow execve /bin/\xc3\xa9");
 }
 
+TEST(SyslogFormatTest, TheSdIdCarriesTheConfiguredEnterpriseNumber) {
+  FormatOptions o;
+  o.syslog_enterprise_number = 4242;
+  const std::optional<Syslog> msg =
+      ParseSyslog(FormatEvent(ExportFormat::kSyslog, HostileEvent(), o));
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_EQ(msg->sd_id, "portcullis@4242");
+}
+
 TEST(SyslogFormatTest, HostileValuesRoundTrip) {
   const std::string line = FormatEvent(ExportFormat::kSyslog, HostileEvent(), HostileOptions());
   ExpectOneBoundedLine(line);
