@@ -1,6 +1,10 @@
 #include "portcullis/qql/binder.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 #include "portcullis/common/ids.h"
 #include "portcullis/common/strings.h"
@@ -51,6 +55,41 @@ std::string LikePattern(std::string_view text) {
     }
   }
   return out;
+}
+
+// The byte range [lower, upper) of text_pattern_ops holding every text that
+// starts with the literal prefix of `wildcard` (the text before its first *):
+// lower is the prefix, upper the prefix cut after its last ASCII byte below
+// 0x7F, that byte incremented (still ASCII, so still valid UTF-8). No upper
+// when there is no such byte; nothing at all when the pattern starts with *.
+std::vector<std::string> PrefixBounds(std::string_view wildcard) {
+  const std::string prefix(wildcard.substr(0, wildcard.find('*')));
+  if (prefix.empty()) return {};
+  for (std::size_t j = prefix.size(); j-- > 0;) {
+    const auto byte = static_cast<unsigned char>(prefix[j]);
+    if (byte < 0x7F) {
+      std::string upper = prefix.substr(0, j + 1);
+      upper.back() = static_cast<char>(byte + 1);
+      return {prefix, upper};
+    }
+  }
+  return {prefix};
+}
+
+// The inet range [first network address with the prefix, last address as a
+// host] holding every address within `net` (what PostgreSQL derives from
+// <<= when it may: network_scan_first/last).
+std::vector<std::string> CidrBounds(const IpValue& net) {
+  const int bits = net.family == 4 ? 32 : 128;
+  std::array<std::uint8_t, 16> last = net.bytes;
+  for (int b = net.prefix; b < bits; ++b) {
+    last[static_cast<std::size_t>(b / 8)] |= static_cast<std::uint8_t>(0x80 >> (b % 8));
+  }
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(net.family == 4 ? AF_INET : AF_INET6, last.data(), buf, sizeof(buf)) == nullptr) {
+    Fatal("CidrBounds: inet_ntop failed on a parsed address");
+  }
+  return {net.text, buf};
 }
 
 std::string JoinOr(const std::vector<std::string>& words) {
@@ -314,6 +353,7 @@ class Binder {
       p.column = c;
       p.op = op;
       p.values.push_back(LikePattern(v.text));
+      if (op == ast::Op::kEq && c.label_key.empty()) p.bounds = PrefixBounds(v.text);
       return p;
     }
     switch (c.field->type) {
@@ -329,6 +369,7 @@ class Binder {
         p.column = c;
         p.op = op;
         p.values.push_back(ip->text);
+        if (op == ast::Op::kEq) p.bounds = CidrBounds(*ip);
         return p;
       }
       case FieldType::kTimestamp: {

@@ -26,8 +26,8 @@ constexpr std::string_view kResultNames[] = {"count", "time"};
 constexpr std::string_view kLabelAliasPrefix = "label_";
 
 // Operators and punctuation, longest first.
-constexpr std::string_view kOperators[] = {"<<=", "->>", "::", "<>", "<=", ">=", "(",
-                                           ")",   ",",   "*",  "=",  "<",  ">"};
+constexpr std::string_view kOperators[] = {
+    "~>=~", "<<=", "->>", "~<~", "::", "<>", "<=", ">=", "(", ")", ",", "*", "=", "<", ">"};
 
 // Positional references (GROUP BY 1, ORDER BY 2) stay below this.
 constexpr long kMaxPosition = 16;
@@ -224,9 +224,12 @@ class Emitter {
     switch (p.kind) {
       case Kind::kCompare:
         return column + " " + OpSql(p.op) + " " + Param(p.values.at(0), type);
-      case Kind::kLike:
-        return column + (p.op == ast::Op::kNe ? " NOT LIKE " : " LIKE ") +
-               Param(p.values.at(0), "text");
+      case Kind::kLike: {
+        const std::string range = RangeSql(column, "~>=~", "~<~", "text", p.bounds);
+        const std::string like = column + (p.op == ast::Op::kNe ? " NOT LIKE " : " LIKE ") +
+                                 Param(p.values.at(0), "text");
+        return range.empty() ? like : "(" + range + " AND " + like + ")";
+      }
       case Kind::kIn: {
         std::string out = column + " IN (";
         for (std::size_t i = 0; i < p.values.size(); ++i)
@@ -239,12 +242,27 @@ class Emitter {
         return column + " BETWEEN " + lo + " AND " + hi;
       }
       case Kind::kWithin: {
+        const std::string range = RangeSql(column, ">=", "<=", "inet", p.bounds);
         const std::string within = column + " <<= " + Param(p.values.at(0), "inet");
-        return p.op == ast::Op::kNe ? "NOT (" + within + ")" : within;
+        if (p.op == ast::Op::kNe) return "NOT (" + within + ")";
+        return range.empty() ? within : "(" + range + " AND " + within + ")";
       }
       default:
         Fatal("PredicateSql: unhandled predicate kind");
     }
+  }
+
+  // "column ge lower AND column le upper" for the bounds that exist (binder.h,
+  // Predicate::bounds): leakproof comparisons an index can use under
+  // row-level security. Empty without bounds.
+  std::string RangeSql(const std::string& column, std::string_view ge, std::string_view le,
+                       std::string_view type, const std::vector<std::string>& bounds) {
+    if (bounds.empty()) return "";
+    std::string out = column + " " + std::string(ge) + " " + Param(bounds.at(0), type);
+    if (bounds.size() > 1) {
+      out += " AND " + column + " " + std::string(le) + " " + Param(bounds[1], type);
+    }
+    return out;
   }
 
   const Catalog& catalog_;

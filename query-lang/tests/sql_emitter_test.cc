@@ -86,7 +86,7 @@ TEST(SqlEmitterTest, AggregationsNameTheirColumns) {
   EXPECT_EQ(Names(by), (std::vector<std::string>{"process.name", "labels.app", "count"}));
   EXPECT_EQ(by.columns[1].type, "text");
   EXPECT_EQ(by.columns[2].type, "bigint");
-  EXPECT_THAT(by.sql, HasSubstr("regexp_replace(executable, '^.*/', '') AS \"process.name\""));
+  EXPECT_THAT(by.sql, HasSubstr("SELECT process_name AS \"process.name\""));
   EXPECT_THAT(by.sql, HasSubstr("(labels->>$4::text) AS \"label_2\""));
   EXPECT_EQ(by.params[3], "app");
   EXPECT_THAT(by.sql, HasSubstr("GROUP BY 1, 2\nORDER BY 3 DESC, 1, 2\nLIMIT $5::integer"));
@@ -105,7 +105,8 @@ TEST(SqlEmitterTest, AggregationsNameTheirColumns) {
 
 TEST(SqlEmitterTest, NotIsTrueForFalseAndNull) {
   SqlQuery s = CompileOk("not file.path:/etc/*");
-  EXPECT_THAT(s.sql, HasSubstr("AND (file_path LIKE $4::text) IS NOT TRUE"));
+  EXPECT_THAT(s.sql, HasSubstr("AND ((file_path ~>=~ $4::text AND file_path ~<~ $5::text AND "
+                               "file_path LIKE $6::text)) IS NOT TRUE"));
 }
 
 TEST(SqlEmitterTest, ParametersFollowTheTextOrder) {
@@ -119,6 +120,39 @@ TEST(SqlEmitterTest, ParametersFollowTheTextOrder) {
 
 SqlQuery Hand(std::string sql, std::vector<std::string> params = {"a"}) {
   return SqlQuery{std::move(sql), std::move(params), {}, false};
+}
+
+// Prefix wildcards and CIDR networks carry a range of leakproof comparisons
+// (an index can serve them under row-level security); the exact test stays.
+TEST(SqlEmitterTest, PrefixesAndNetworksCarryAnIndexRange) {
+  auto params_after_range = [](const SqlQuery& q) {
+    return std::vector<std::string>(q.params.begin() + 3, q.params.end() - 1);  // no limit
+  };
+  SqlQuery q = CompileOk("file.path:/tmp/a_b*");  // the literal text, not the LIKE escape
+  EXPECT_THAT(q.sql, HasSubstr("(file_path ~>=~ $4::text AND file_path ~<~ $5::text AND "
+                               "file_path LIKE $6::text)"));
+  EXPECT_EQ(params_after_range(q),
+            (std::vector<std::string>{"/tmp/a_b", "/tmp/a_c", "/tmp/a\\_b%"}));
+  // The upper bound increments the last ASCII byte: never a byte of UTF-8.
+  q = CompileOk("file.path:/caf\xc3\xa9*");
+  EXPECT_EQ(params_after_range(q),
+            (std::vector<std::string>{"/caf\xc3\xa9", "/cag", "/caf\xc3\xa9%"}));
+  q = CompileOk("file.path:~~*");
+  EXPECT_EQ(params_after_range(q), (std::vector<std::string>{"~~", "~\x7f", "~~%"}));
+  // Nothing to bound: a leading wildcard, a negation, a label.
+  for (const char* text : {"file.path:*.conf", "file.path != /etc/*", "labels.app:web*"}) {
+    EXPECT_THAT(CompileOk(text).sql, Not(HasSubstr("~>=~"))) << text;
+  }
+  q = CompileOk("network.remote.ip:10.1.2.3/8");
+  EXPECT_THAT(q.sql, HasSubstr("(remote_ip >= $4::inet AND remote_ip <= $5::inet AND "
+                               "remote_ip <<= $6::inet)"));
+  EXPECT_EQ(params_after_range(q),
+            (std::vector<std::string>{"10.0.0.0/8", "10.255.255.255", "10.0.0.0/8"}));
+  q = CompileOk("network.remote.ip:2001:db8::/32");
+  EXPECT_EQ(params_after_range(q).at(1), "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+  q = CompileOk("network.remote.ip:0.0.0.0/0");
+  EXPECT_EQ(params_after_range(q).at(1), "255.255.255.255");
+  EXPECT_THAT(CompileOk("network.remote.ip != 10.0.0.0/8").sql, Not(HasSubstr("remote_ip >=")));
 }
 
 TEST(VerifySqlTest, AcceptsOnlyTheEmittersVocabulary) {

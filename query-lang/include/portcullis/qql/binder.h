@@ -64,6 +64,14 @@ struct Predicate {
   ColumnRef column;
   ast::Op op = ast::Op::kEq;
   std::vector<std::string> values;  // normalized parameter texts
+  // kLike and kWithin (op kEq) on a column: {lower, upper} (upper may be
+  // absent) of a range every match lies in, in the btree order of the
+  // column's index (text_pattern_ops bytes; inet), for the emitter to add as
+  // plain comparisons. Row-level security lets the planner use an index
+  // condition only when its operator is leakproof: LIKE and <<= are not,
+  // >= and <= (~>=~, ~<~) are, so without the range a prefix or CIDR match
+  // could never use an index. The LIKE or <<= itself stays the exact test.
+  std::vector<std::string> bounds;
   std::vector<Predicate> children;
 
   std::string ToString() const;  // for tests: (= process.name 'bash')
