@@ -12,16 +12,6 @@
 #include "portcullis/policy/rule_bits.h"
 
 namespace portcullis::policy {
-namespace {
-
-constexpr std::uint32_t kR = static_cast<std::uint32_t>(FileOp::kRead);
-constexpr std::uint32_t kW = static_cast<std::uint32_t>(FileOp::kWrite);
-constexpr std::uint32_t kC = static_cast<std::uint32_t>(FileOp::kCreate);
-constexpr std::uint32_t kD = static_cast<std::uint32_t>(FileOp::kDelete);
-constexpr std::uint32_t kMv = static_cast<std::uint32_t>(FileOp::kRename);
-constexpr std::uint32_t kCh = static_cast<std::uint32_t>(FileOp::kChmod);
-constexpr std::uint32_t kX = static_cast<std::uint32_t>(FileOp::kExec);
-
 v1::Action ToProto(Action a) {
   switch (a) {
     case Action::kAllow:
@@ -47,6 +37,16 @@ v1::Category ToProto(Category c) {
   }
   Fatal("unknown Category");
 }
+
+namespace {
+
+constexpr std::uint32_t kR = static_cast<std::uint32_t>(FileOp::kRead);
+constexpr std::uint32_t kW = static_cast<std::uint32_t>(FileOp::kWrite);
+constexpr std::uint32_t kC = static_cast<std::uint32_t>(FileOp::kCreate);
+constexpr std::uint32_t kD = static_cast<std::uint32_t>(FileOp::kDelete);
+constexpr std::uint32_t kMv = static_cast<std::uint32_t>(FileOp::kRename);
+constexpr std::uint32_t kCh = static_cast<std::uint32_t>(FileOp::kChmod);
+constexpr std::uint32_t kX = static_cast<std::uint32_t>(FileOp::kExec);
 
 v1::Direction ToProto(Direction d) {
   switch (d) {

@@ -42,6 +42,10 @@ struct TableIdentity {
 
 StatusOr<v1::RuleTable> CompileRuleTable(const Policy& policy, const TableIdentity& identity = {});
 
+// The model's enums as the wire's (rule tables and events share them).
+v1::Action ToProto(Action a);
+v1::Category ToProto(Category c);
+
 // The table as protobuf text format, for golden tests and people.
 std::string RuleTableText(const v1::RuleTable& table);
 

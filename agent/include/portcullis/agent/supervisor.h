@@ -1,0 +1,115 @@
+// The supervisor: answers the seccomp user notifications of the workload (the
+// syscalls the filter sends to the agent because their decision needs a
+// pointer argument, the program, or an event) against the compiled policy.
+//
+//   Supervisor sup(listener_fd, policy, &ring, {.container_id = "c1"});
+//   // the init loop, when listener_fd is readable:
+//   sup.HandleOne();
+//
+// What each family gets (README.md has the threat model):
+//   - open, openat, openat2, creat: the agent opens the file itself, in the
+//     workload's context (its root, cwd or dirfd through /proc/TID) and with
+//     the calling thread's credentials (fsuid, fsgid, groups, umask), decides
+//     on the path of what it really opened, and injects the descriptor
+//     (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND): the workload
+//     gets exactly the object that was checked, whatever its threads do.
+//   - other path syscalls (unlink, rename, chmod, mkdir, ...): located the
+//     same way (real directory + name, or the object), decided, and carried
+//     out by the agent itself on what it decided on, with the workload's
+//     credentials and umask; the result is the answer.
+//   - execve and execveat, connect, bind, sendto, sendmsg: decided on the
+//     arguments read from the workload's memory, denied with the policy's
+//     errno, or allowed with SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel
+//     re-reads the arguments: a residual race, see README).
+//   - accept, accept4, listen: the address is not known before the call;
+//     allowed with CONTINUE and recorded when the policy asks.
+// Every deny and monitor decision becomes a v1::Event pushed to the ring.
+//
+// Threading: one thread (the agent's main loop) calls HandleOne. It switches
+// that thread's filesystem credentials with raw system calls (per thread) and
+// the process umask around each open; nothing else in the agent may create
+// files concurrently with different expectations.
+#pragma once
+
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "portcullis/agent/event_ring.h"
+#include "portcullis/agent/policy_source.h"
+#include "portcullis/agent/target.h"
+
+namespace portcullis::agent {
+
+struct SupervisorOptions {
+  std::string container_id;
+  std::string image;
+  std::string hostname;
+};
+
+struct SupervisorStats {
+  std::uint64_t notifications = 0;
+  std::uint64_t allowed = 0;
+  std::uint64_t denied = 0;  // enforced denies
+  std::uint64_t fds_injected = 0;
+  std::uint64_t gone = 0;  // the thread died (or its id was reused) mid-decision
+};
+
+class Supervisor {
+ public:
+  // `listener` is owned by the caller and outlives the supervisor.
+  Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy, EventRing* ring,
+             SupervisorOptions options);
+
+  // Receives one notification and answers it. Never blocks on anything but
+  // the workload's own file system operations.
+  void HandleOne();
+  const SupervisorStats& stats() const { return stats_; }
+
+ private:
+  struct Call;
+  enum class Kind;
+  struct Verdict;
+  struct Place;
+
+  Kind KindOf(int nr) const;
+  void HandleOpen(Call& c);
+  void HandlePathOp(Call& c);
+  Place Locate(const Call& c, int dirfd_arg, int path_arg, bool follow, bool empty_path_ok);
+  // Carries out a path syscall the policy allowed; false with errno set.
+  bool Perform(const Call& c, Place& first, Place* second, const std::string& link_text);
+  void HandleExec(Call& c);
+  void HandleNetwork(Call& c);
+  void HandleOther(Call& c);
+
+  // Takes `checked_fd` (the object the decision was about).
+  void OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags);
+  bool StillValid(const Call& c);
+  void Continue(const Call& c);
+  void Succeed(const Call& c);  // return value 0
+  void Fail(const Call& c, int err);
+  void Inject(const Call& c, int fd, bool cloexec);
+  int DenyErrno(const Call& c, int rule) const;
+  void Record(const Call& c, const Verdict& v, int result);
+  // An enforced deny: answers the call with its errno, counts and records it,
+  // and returns true. False for anything else (nothing done).
+  bool RefuseIfDenied(const Call& c, const Verdict& v);
+
+  int listener_;
+  std::shared_ptr<const LoadedPolicy> policy_;
+  EventRing* ring_;
+  SupervisorOptions options_;
+  seccomp_notif_sizes sizes_{};
+  std::vector<char> request_;
+  std::unordered_map<int, const v1::SyscallEntry*> entries_;
+  std::string policy_id_bytes_;
+  pid_t self_pid_ = 0;
+  SupervisorStats stats_;
+};
+
+}  // namespace portcullis::agent

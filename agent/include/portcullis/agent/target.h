@@ -1,0 +1,71 @@
+// The workload thread behind a seccomp notification, seen through /proc: its
+// memory (process_vm_readv), credentials, executable, command line, root,
+// working directory and descriptors. Paths are as the agent sees them (the
+// container's root); a workload that chroots further gets paths in the
+// agent's view, which is the file that is really opened.
+//
+//   Target t{.tid = notif.pid};
+//   StatusOr<std::string> path = t.ReadString(notif.data.args[1]);
+//   StatusOr<Credentials> creds = t.ReadCredentials();
+//
+// Nothing here is trusted before the caller has checked
+// SECCOMP_IOCTL_NOTIF_ID_VALID after its last read (the thread may have died
+// and its id been reused).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "portcullis/common/status.h"
+
+namespace portcullis::agent {
+
+struct Credentials {
+  uid_t uid = 0;   // real
+  uid_t euid = 0;  // effective
+  uid_t fsuid = 0;
+  gid_t gid = 0;
+  gid_t egid = 0;
+  gid_t fsgid = 0;
+  std::vector<gid_t> groups;
+  std::uint64_t cap_effective = 0;  // CapEff
+  mode_t umask = 022;
+  pid_t tgid = 0;  // the process of the thread
+  pid_t ppid = 0;
+};
+
+// Longest path read from a workload (PATH_MAX).
+inline constexpr std::size_t kMaxPathBytes = 4096;
+
+struct Target {
+  pid_t tid = 0;
+
+  // Bytes at `addr`; PermissionDenied when the agent may not read the
+  // workload (different user and no CAP_SYS_PTRACE), InvalidArgument (EFAULT)
+  // for a bad address.
+  Status Read(std::uint64_t addr, void* out, std::size_t size) const;
+  // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
+  StatusOr<std::string> ReadString(std::uint64_t addr, std::size_t max = kMaxPathBytes) const;
+  StatusOr<Credentials> ReadCredentials() const;
+  // /proc/TID/exe: the executable at the time of the call.
+  std::string Executable() const;
+  std::vector<std::string> Argv(std::size_t max_bytes = 4096) const;
+  // An O_PATH descriptor of the workload's root, cwd, or descriptor `fd`
+  // (AT_FDCWD: the cwd), owned by the caller.
+  StatusOr<int> OpenRoot() const;
+  StatusOr<int> OpenDir(int dirfd) const;
+  // readlink of /proc/TID/fd/N: "socket:[123]", "/etc/passwd" ...
+  std::string FdLink(int fd) const;
+};
+
+// The path an O_PATH (or any) descriptor of the agent refers to.
+std::string PathOfFd(int fd);
+
+// `path` made absolute against `base` (absolute itself) and lexically
+// normalized: no ".", "..", or repeated slashes; "/" for the root.
+std::string JoinAndNormalize(const std::string& base, const std::string& path);
+
+}  // namespace portcullis::agent

@@ -1,0 +1,1268 @@
+#include "portcullis/agent/supervisor.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <optional>
+
+#include "portcullis/agent/agent_log.h"
+#include "portcullis/agent/bpf_filter.h"
+#include "portcullis/common/ids.h"
+#include "portcullis/policy/compiler.h"
+
+namespace portcullis::agent {
+
+using policy::Action;
+using policy::Category;
+using policy::Decision;
+using policy::FileOp;
+
+enum class Supervisor::Kind { kOpen, kPathOp, kExec, kNetwork, kOther };
+
+struct Supervisor::Call {
+  std::uint64_t id = 0;
+  int nr = -1;
+  std::string name;
+  std::array<std::uint64_t, 6> args{};
+  Target target;
+  Credentials creds;
+  std::string program;
+  const v1::SyscallEntry* entry = nullptr;
+};
+
+struct Supervisor::Verdict {
+  Decision decision;
+  bool from_syscall_rule = false;
+  // Event target.
+  std::string path, operation, new_path;
+  bool network = false;
+  v1::NetworkTarget net;
+};
+
+namespace {
+
+// The file syscalls other than opens: where their path (and second path)
+// are, and what they do.
+struct PathOpSpec {
+  int dirfd = -1;  // argument index of the dirfd, -1: AT_FDCWD
+  int path = 0;
+  FileOp op = FileOp::kWrite;
+  bool follow = false;  // the operation follows a final symlink
+  int dirfd2 = -1, path2 = -1;
+  FileOp op2 = FileOp::kCreate;
+};
+
+const std::unordered_map<std::string, PathOpSpec>& PathOps() {
+  using F = FileOp;
+  static const std::unordered_map<std::string, PathOpSpec> kOps = {
+      {"truncate", {-1, 0, F::kWrite, true}},
+      {"unlink", {-1, 0, F::kDelete}},
+      {"unlinkat", {0, 1, F::kDelete}},
+      {"rmdir", {-1, 0, F::kDelete}},
+      {"rename", {-1, 0, F::kRename, false, -1, 1, F::kRename}},
+      {"renameat", {0, 1, F::kRename, false, 2, 3, F::kRename}},
+      {"renameat2", {0, 1, F::kRename, false, 2, 3, F::kRename}},
+      {"mkdir", {-1, 0, F::kCreate}},
+      {"mkdirat", {0, 1, F::kCreate}},
+      {"mknod", {-1, 0, F::kCreate}},
+      {"mknodat", {0, 1, F::kCreate}},
+      {"symlink", {-1, 1, F::kCreate}},
+      {"symlinkat", {1, 2, F::kCreate}},
+      // A hard link gives the file a second name: both names count.
+      {"link", {-1, 0, F::kCreate, false, -1, 1, F::kCreate}},
+      {"linkat", {0, 1, F::kCreate, false, 2, 3, F::kCreate}},
+      {"chmod", {-1, 0, F::kChmod, true}},
+      {"fchmodat", {0, 1, F::kChmod, true}},
+      {"chown", {-1, 0, F::kChmod, true}},
+      {"lchown", {-1, 0, F::kChmod}},
+      {"fchownat", {0, 1, F::kChmod, true}},
+  };
+  return kOps;
+}
+
+std::string_view OpName(FileOp op) {
+  switch (op) {
+    case FileOp::kRead:
+      return "read";
+    case FileOp::kWrite:
+      return "write";
+    case FileOp::kCreate:
+      return "create";
+    case FileOp::kDelete:
+      return "delete";
+    case FileOp::kRename:
+      return "rename";
+    case FileOp::kChmod:
+      return "chmod";
+    case FileOp::kExec:
+      return "exec";
+  }
+  return "read";
+}
+
+// deny enforced > deny recorded > monitor > allow.
+int Severity(const Decision& d) {
+  if (d.action == Action::kDeny) return d.enforced ? 3 : 2;
+  return d.action == Action::kMonitor ? 1 : 0;
+}
+
+std::string Dirname(const std::string& p) {
+  std::size_t slash = p.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+std::string Basename(const std::string& p) {
+  std::size_t slash = p.find_last_of('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+    return *this;
+  }
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+long OpenAt2(int dirfd, const std::string& path, std::uint64_t flags, std::uint64_t mode,
+             std::uint64_t resolve) {
+  open_how how{};
+  how.flags = flags;
+  how.mode = (flags & (O_CREAT | __O_TMPFILE)) != 0 ? mode : 0;
+  how.resolve = resolve;
+  long r = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
+  return r < 0 ? -errno : r;
+}
+
+// Path resolution done by the agent, component by component, for what the
+// kernel cannot resolve on the workload's behalf from the agent's side:
+// "/proc/self" (and "thread-self") met anywhere, including through symlinks
+// such as /dev/fd -> /proc/self/fd, must mean the workload; magic links in a
+// /proc/PID/fd directory are followed (they name that process's descriptors).
+// Returns the O_PATH descriptor of the object, or an errno and, for a missing
+// last component, its directory and name (for a create).
+struct Resolved {
+  int fd = -1;      // O_PATH, owned by the caller
+  int error = 0;    // when fd < 0
+  int parent = -1;  // O_PATH of the directory when only the last name is missing
+  std::string name;
+};
+
+bool IsProcFdDir(const std::string& p) {
+  // /proc/<n>/fd or /proc/<n>/task/<m>/fd
+  if (p.rfind("/proc/", 0) != 0 || p.size() < 9 || p.compare(p.size() - 3, 3, "/fd") != 0) {
+    return false;
+  }
+  std::string mid = p.substr(6, p.size() - 9);
+  std::size_t task = mid.find("/task/");
+  auto digits = [](std::string_view v) {
+    return !v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (task == std::string::npos) return digits(mid);
+  return digits(std::string_view(mid).substr(0, task)) &&
+         digits(std::string_view(mid).substr(task + 6));
+}
+
+Resolved ResolveInTarget(int root_fd, int base_fd, const std::string& path, bool follow_last,
+                         pid_t tgid, pid_t tid) {
+  Resolved out;
+  std::deque<std::string> parts;
+  auto push_front = [&](const std::string& p) {
+    std::vector<std::string> segs;
+    std::size_t i = 0;
+    while (i <= p.size()) {
+      std::size_t slash = p.find('/', i);
+      if (slash == std::string::npos) slash = p.size();
+      if (slash > i) segs.push_back(p.substr(i, slash - i));
+      i = slash + 1;
+    }
+    parts.insert(parts.begin(), segs.begin(), segs.end());
+  };
+  struct stat root_st {};
+  if (fstat(root_fd, &root_st) != 0) return {.error = errno};
+  Fd cur(fcntl(!path.empty() && path.front() == '/' ? root_fd : base_fd, F_DUPFD_CLOEXEC, 0));
+  if (cur.get() < 0) return {.error = errno};
+  push_front(path);
+  int links = 0;
+  while (!parts.empty()) {
+    std::string comp = parts.front();
+    parts.pop_front();
+    if (comp == ".") continue;
+    if (comp == "..") {
+      struct stat st {};
+      if (fstat(cur.get(), &st) == 0 && st.st_dev == root_st.st_dev &&
+          st.st_ino == root_st.st_ino) {
+        continue;  // ".." of the root is the root
+      }
+      Fd up(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (up.get() < 0) return {.error = errno};
+      cur = std::move(up);
+      continue;
+    }
+    if (comp == "self" || comp == "thread-self") {
+      if (PathOfFd(cur.get()) == "/proc") {
+        if (comp == "thread-self") {
+          parts.push_front(std::to_string(tid));
+          parts.push_front("task");
+        }
+        comp = std::to_string(tgid);
+      }
+    }
+    const bool last = parts.empty();
+    Fd next(::openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0) {
+      int e = errno;
+      if (e == ENOENT && last) return {.error = e, .parent = cur.release(), .name = comp};
+      return {.error = e};
+    }
+    struct stat st {};
+    if (fstat(next.get(), &st) != 0) return {.error = errno};
+    if (!S_ISLNK(st.st_mode) || (last && !follow_last)) {
+      cur = std::move(next);
+      continue;
+    }
+    if (++links > 40) return {.error = ELOOP};
+    if (IsProcFdDir(PathOfFd(cur.get()))) {
+      // A magic link: the descriptor itself, not its text.
+      Fd target(::openat(cur.get(), comp.c_str(), O_PATH | O_CLOEXEC));
+      if (target.get() < 0) return {.error = errno};
+      cur = std::move(target);
+      continue;
+    }
+    char buf[kMaxPathBytes + 1];
+    ssize_t n = ::readlinkat(next.get(), "", buf, sizeof(buf) - 1);
+    if (n <= 0) return {.error = n < 0 ? errno : ENOENT};
+    std::string text(buf, static_cast<std::size_t>(n));
+    push_front(text);
+    if (text.front() == '/') {
+      Fd root(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+      if (root.get() < 0) return {.error = errno};
+      cur = std::move(root);
+    }
+  }
+  out.fd = cur.release();
+  return out;
+}
+
+// An O_PATH descriptor of `path` (relative to `base_fd` unless absolute) as
+// the workload resolves it, or -errno: the kernel's lookup, and the agent's
+// own where the kernel's would be the agent's view (see ResolveInTarget).
+long LookupInTarget(const Target& t, pid_t tgid, pid_t agent, int base_fd, const std::string& path,
+                    bool follow) {
+  const bool absolute = !path.empty() && path.front() == '/';
+  long r = OpenAt2(base_fd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0,
+                   RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0));
+  bool again = r == -ELOOP || r == -ENOENT;
+  if (r >= 0) {
+    const std::string own = "/proc/" + std::to_string(agent);
+    std::string real = PathOfFd(static_cast<int>(r));
+    if (real == own || real.rfind(own + "/", 0) == 0) {
+      ::close(static_cast<int>(r));
+      again = true;
+    }
+  }
+  if (!again) return r;
+  auto root = t.OpenRoot();
+  if (!root.ok()) return -EACCES;
+  Fd root_fd(*root);
+  Resolved x = ResolveInTarget(root_fd.get(), base_fd, path, follow, tgid, t.tid);
+  if (x.parent >= 0) ::close(x.parent);
+  return x.fd >= 0 ? x.fd : -x.error;
+}
+
+// The calling thread takes the workload thread's filesystem credentials
+// (raw system calls: glibc's setgroups/setfsuid would apply to every thread),
+// its effective capabilities (no more than the agent's: a root workload that
+// dropped CAP_DAC_OVERRIDE must not open through the agent what it could not
+// open itself) and its umask; everything is restored on destruction. Nothing
+// changes when the workload's credentials are the agent's own (the common
+// case: both run as the container's user). An agent without
+// CAP_SETUID/CAP_SETGID cannot take other credentials: ok() is false.
+class CredentialScope {
+ public:
+  // The agent's own credentials, read once (they never change).
+  struct Own {
+    uid_t fsuid;
+    gid_t fsgid;
+    std::vector<gid_t> groups;  // sorted
+    mode_t umask;
+    __user_cap_data_struct caps[2];  // effective, permitted, inheritable
+  };
+  static bool SetCaps(const __user_cap_data_struct* data) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    return syscall(SYS_capset, &header, data) == 0;
+  }
+  static const Own& Agent() {
+    static const Own kOwn = [] {
+      Own o;
+      o.fsuid = static_cast<uid_t>(syscall(SYS_setfsuid, -1));
+      o.fsgid = static_cast<gid_t>(syscall(SYS_setfsgid, -1));
+      int n = getgroups(0, nullptr);
+      o.groups.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      if (n > 0) getgroups(n, o.groups.data());
+      std::sort(o.groups.begin(), o.groups.end());
+      o.umask = ::umask(0);
+      ::umask(o.umask);
+      __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+      std::memset(o.caps, 0, sizeof(o.caps));
+      syscall(SYS_capget, &header, o.caps);
+      return o;
+    }();
+    return kOwn;
+  }
+
+  explicit CredentialScope(const Credentials& c, bool with_umask = true) {
+    const Own& own = Agent();
+    if (with_umask && c.umask != own.umask) {
+      ::umask(c.umask);
+      umask_changed_ = true;
+    }
+    std::vector<gid_t> want = c.groups;
+    std::sort(want.begin(), want.end());
+    if (want != own.groups) {
+      if (syscall(SYS_setgroups, c.groups.size(), c.groups.data()) != 0) return;
+      groups_changed_ = true;
+    }
+    if (c.fsgid != own.fsgid) {
+      syscall(SYS_setfsgid, c.fsgid);
+      gid_changed_ = true;
+      if (static_cast<gid_t>(syscall(SYS_setfsgid, -1)) != c.fsgid) return;
+    }
+    if (c.fsuid != own.fsuid) {
+      syscall(SYS_setfsuid, c.fsuid);
+      uid_changed_ = true;
+      if (static_cast<uid_t>(syscall(SYS_setfsuid, -1)) != c.fsuid) return;
+    }
+    // After the fsuid switch (which may already have dropped the file
+    // capabilities): the thread's effective set becomes agent & workload.
+    const std::uint64_t own_eff =
+        own.caps[0].effective | (static_cast<std::uint64_t>(own.caps[1].effective) << 32);
+    if (!uid_changed_ && (own_eff & ~c.cap_effective) == 0) {
+      ok_ = true;  // the workload has every capability the agent has
+      return;
+    }
+    __user_cap_data_struct now[2];
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    if (syscall(SYS_capget, &header, now) != 0) return;
+    const std::uint32_t want_lo = now[0].effective & static_cast<std::uint32_t>(c.cap_effective);
+    const std::uint32_t want_hi =
+        now[1].effective & static_cast<std::uint32_t>(c.cap_effective >> 32);
+    if (want_lo != now[0].effective || want_hi != now[1].effective) {
+      now[0].effective = want_lo;
+      now[1].effective = want_hi;
+      if (!SetCaps(now)) return;
+      caps_changed_ = true;
+    }
+    ok_ = true;
+  }
+  ~CredentialScope() {
+    const Own& own = Agent();
+    if (uid_changed_) syscall(SYS_setfsuid, own.fsuid);
+    if (gid_changed_) syscall(SYS_setfsgid, own.fsgid);
+    if (caps_changed_) SetCaps(own.caps);
+    if (groups_changed_) syscall(SYS_setgroups, own.groups.size(), own.groups.data());
+    if (umask_changed_) ::umask(own.umask);
+  }
+  CredentialScope(const CredentialScope&) = delete;
+  CredentialScope& operator=(const CredentialScope&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  bool umask_changed_ = false, groups_changed_ = false, gid_changed_ = false, uid_changed_ = false,
+       caps_changed_ = false;
+};
+
+}  // namespace
+
+Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy, EventRing* ring,
+                       SupervisorOptions options)
+    : listener_(listener), policy_(std::move(policy)), ring_(ring), options_(std::move(options)) {
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes_) != 0) {
+    Fatal(std::string("SECCOMP_GET_NOTIF_SIZES: ") + std::strerror(errno));
+  }
+  request_.resize(std::max<std::size_t>(sizes_.seccomp_notif, sizeof(seccomp_notif)));
+  for (const v1::SyscallEntry& e : policy_->table.syscalls())
+    entries_[e.number()] = &e;
+  auto uuid = Uuid::Parse(policy_->table.policy_id());
+  if (uuid.ok()) policy_id_bytes_ = uuid->Binary();
+  self_pid_ = getpid();
+  CredentialScope::Agent();  // read before any switch
+}
+
+Supervisor::Kind Supervisor::KindOf(int nr) const {
+  static const std::unordered_map<int, Kind> kKinds = [] {
+    std::unordered_map<int, Kind> m;
+    for (const char* n : {"open", "openat", "openat2", "creat"})
+      m[policy::SyscallNumber(n)] = Kind::kOpen;
+    for (const auto& [n, spec] : PathOps())
+      m[policy::SyscallNumber(n)] = Kind::kPathOp;
+    for (const char* n : {"execve", "execveat"})
+      m[policy::SyscallNumber(n)] = Kind::kExec;
+    for (const char* n : {"connect", "bind", "sendto", "sendmsg", "accept", "accept4", "listen"})
+      m[policy::SyscallNumber(n)] = Kind::kNetwork;
+    return m;
+  }();
+  auto it = kKinds.find(nr);
+  return it == kKinds.end() ? Kind::kOther : it->second;
+}
+
+void Supervisor::HandleOne() {
+  std::memset(request_.data(), 0, request_.size());
+  auto* req = reinterpret_cast<seccomp_notif*>(request_.data());
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
+    // ENOENT: the thread was interrupted (a signal) before we got it.
+    if (errno != EINTR && errno != ENOENT) {
+      log::Warn("SECCOMP_IOCTL_NOTIF_RECV", {{"error", std::strerror(errno)}});
+    }
+    return;
+  }
+  ++stats_.notifications;
+  Call c;
+  c.id = req->id;
+  c.nr = req->data.nr;
+  c.name = policy::SyscallName(c.nr);
+  // Arguments the kernel reads as 32-bit are decided as the kernel sees them
+  // (as the filter does): high garbage must not dodge an application rule.
+  const std::uint32_t narrow = Int32Arguments(c.nr);
+  for (int i = 0; i < 6; ++i) {
+    std::uint64_t v = req->data.args[i];
+    c.args[static_cast<std::size_t>(i)] = (narrow >> i) & 1 ? (v & 0xffffffffu) : v;
+  }
+  c.target.tid = static_cast<pid_t>(req->pid);
+  auto it = entries_.find(c.nr);
+  c.entry = it == entries_.end() ? nullptr : it->second;
+  auto creds = c.target.ReadCredentials();
+  if (!creds.ok()) {
+    ++stats_.gone;
+    Fail(c, EPERM);  // the thread is gone; the answer goes nowhere
+    return;
+  }
+  c.creds = std::move(*creds);
+  c.program = c.target.Executable();
+  switch (KindOf(c.nr)) {
+    case Kind::kOpen:
+      return HandleOpen(c);
+    case Kind::kPathOp:
+      return HandlePathOp(c);
+    case Kind::kExec:
+      return HandleExec(c);
+    case Kind::kNetwork:
+      return HandleNetwork(c);
+    case Kind::kOther:
+      return HandleOther(c);
+  }
+}
+
+bool Supervisor::StillValid(const Call& c) {
+  std::uint64_t id = c.id;
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0) return true;
+  ++stats_.gone;
+  return false;
+}
+
+void Supervisor::Continue(const Call& c) {
+  seccomp_notif_resp resp{};
+  resp.id = c.id;
+  resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  ++stats_.allowed;
+  ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+void Supervisor::Succeed(const Call& c) {
+  seccomp_notif_resp resp{};
+  resp.id = c.id;
+  ++stats_.allowed;
+  ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+void Supervisor::Fail(const Call& c, int err) {
+  seccomp_notif_resp resp{};
+  resp.id = c.id;
+  resp.error = -err;
+  ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+void Supervisor::Inject(const Call& c, int fd, bool cloexec) {
+  seccomp_notif_addfd add{};
+  add.id = c.id;
+  add.flags = SECCOMP_ADDFD_FLAG_SEND;
+  add.srcfd = static_cast<std::uint32_t>(fd);
+  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
+  // Adds the descriptor and answers with its number in one step.
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) {
+    ++stats_.fds_injected;
+    ++stats_.allowed;
+  } else if (errno != ENOENT) {
+    int e = errno;
+    log::Warn("SECCOMP_IOCTL_NOTIF_ADDFD", {{"error", std::strerror(e)}});
+    Fail(c, e == EMFILE ? EMFILE : EIO);
+  }
+}
+
+int Supervisor::DenyErrno(const Call& c, int rule) const {
+  if (rule >= 0 && rule < policy_->table.rules_size()) {
+    int e = policy_->table.rules(rule).deny_errno();
+    if (e > 0) return e;
+  }
+  if (c.entry != nullptr && c.entry->deny_errno() > 0) return c.entry->deny_errno();
+  return EPERM;
+}
+
+bool Supervisor::RefuseIfDenied(const Call& c, const Verdict& v) {
+  if (v.decision.action != Action::kDeny || !v.decision.enforced) return false;
+  const int err = DenyErrno(c, v.decision.rule);
+  ++stats_.denied;
+  Fail(c, err);
+  Record(c, v, -err);
+  return true;
+}
+
+void Supervisor::Record(const Call& c, const Verdict& v, int result) {
+  if (ring_ == nullptr || v.decision.action == Action::kAllow) return;
+  v1::Event e;
+  e.set_event_id(Uuid::Random().Binary());
+  e.set_time_unix_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  e.set_container_id(options_.container_id);
+  e.set_image(options_.image);
+  e.set_hostname(options_.hostname);
+  v1::Process* p = e.mutable_process();
+  p->set_pid(c.creds.tgid);
+  p->set_ppid(c.creds.ppid);
+  p->set_uid(c.creds.euid);
+  p->set_gid(c.creds.egid);
+  p->set_executable(c.program);
+  for (std::string& a : c.target.Argv())
+    p->add_argv(std::move(a));
+  e.set_syscall(c.name);
+  e.set_category(ToProto(v.decision.category));
+  if (v.network) {
+    *e.mutable_network() = v.net;
+  } else if (!v.path.empty()) {
+    v1::FileTarget* f = e.mutable_file();
+    f->set_path(v.path);
+    f->set_operation(v.operation);
+    f->set_new_path(v.new_path);
+  }
+  if (v.from_syscall_rule) {
+    for (std::uint64_t a : c.args)
+      e.add_args(a);
+  }
+  e.set_rule_id(std::string(v.decision.rule_id));
+  e.set_policy_id(policy_id_bytes_);
+  e.set_policy_version(policy_->table.version());
+  e.set_action(ToProto(v.decision.action));
+  e.set_enforced(v.decision.enforced);
+  e.set_result(result);
+  ring_->Push(std::move(e));
+}
+
+// --- opens ---
+
+void Supervisor::HandleOpen(Call& c) {
+  int dirfd = AT_FDCWD;
+  std::uint64_t path_addr = 0, flags = 0, mode = 0, resolve = 0;
+  if (c.name == "open") {
+    path_addr = c.args[0];
+    flags = static_cast<std::uint32_t>(c.args[1]);
+    mode = c.args[2];
+  } else if (c.name == "creat") {
+    path_addr = c.args[0];
+    flags = O_CREAT | O_WRONLY | O_TRUNC;
+    mode = c.args[1];
+  } else if (c.name == "openat") {
+    dirfd = static_cast<int>(c.args[0]);
+    path_addr = c.args[1];
+    flags = static_cast<std::uint32_t>(c.args[2]);
+    mode = c.args[3];
+  } else {  // openat2
+    dirfd = static_cast<int>(c.args[0]);
+    path_addr = c.args[1];
+    if (c.args[3] < sizeof(open_how)) return Fail(c, EINVAL);
+    open_how how{};
+    if (!c.target.Read(c.args[2], &how, sizeof(how)).ok()) return Fail(c, EFAULT);
+    flags = how.flags;
+    mode = how.mode;
+    resolve = how.resolve;
+  }
+  auto path = c.target.ReadString(path_addr);
+  if (!StillValid(c)) return;
+  if (!path.ok()) {
+    return Fail(c, path.status().code() == StatusCode::kPermissionDenied         ? EACCES
+                   : path.status().message().find("longer") != std::string::npos ? ENAMETOOLONG
+                                                                                 : EFAULT);
+  }
+  if (path->empty()) return Fail(c, ENOENT);
+
+  // Where the path starts, in the workload's context.
+  bool absolute = path->front() == '/';
+  auto base = absolute ? c.target.OpenRoot() : c.target.OpenDir(dirfd);
+  if (!base.ok()) {
+    return Fail(c, base.status().message() == "EBADF" ? EBADF : EACCES);
+  }
+  Fd base_fd(*base);
+  const std::string base_path = PathOfFd(base_fd.get());
+  std::string request = *path;
+  // "/proc/self" means the workload, not the agent that resolves the path.
+  std::string lexical = JoinAndNormalize(base_path, request);
+  const std::string tgid = std::to_string(c.creds.tgid);
+  for (const std::string& self : {std::string("/proc/self"), std::string("/proc/thread-self")}) {
+    if (lexical == self || lexical.rfind(self + "/", 0) == 0) {
+      std::string repl = self == "/proc/self"
+                             ? "/proc/" + tgid
+                             : "/proc/" + tgid + "/task/" + std::to_string(c.target.tid);
+      lexical = repl + lexical.substr(self.size());
+      request = lexical;
+      auto root = c.target.OpenRoot();
+      if (!root.ok()) return Fail(c, EACCES);
+      base_fd = Fd(*root);
+      absolute = true;
+    }
+  }
+
+  std::uint32_t ops = 0;
+  switch (flags & O_ACCMODE) {
+    case O_WRONLY:
+      ops = static_cast<std::uint32_t>(FileOp::kWrite);
+      break;
+    case O_RDWR:
+      ops = static_cast<std::uint32_t>(FileOp::kRead) | static_cast<std::uint32_t>(FileOp::kWrite);
+      break;
+    default:
+      ops = static_cast<std::uint32_t>(FileOp::kRead);
+  }
+  if (flags & O_TRUNC) ops |= static_cast<std::uint32_t>(FileOp::kWrite);
+
+  const bool cloexec = (flags & O_CLOEXEC) != 0;
+  const bool nonblock = (flags & O_NONBLOCK) != 0;
+  // Our own descriptors are close-on-exec and never become our terminal.
+  const std::uint64_t own_flags = (flags | O_CLOEXEC | O_NOCTTY);
+  // The lookup: an O_PATH descriptor, which opens nothing (no truncation, no
+  // device open, no FIFO wait) before the decision.
+  const std::uint64_t lookup_flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY));
+  // The kernel never follows a magic link for the agent (through /proc/self
+  // it would be the agent's descriptor); ResolveInTarget follows the
+  // workload's.
+  const std::uint64_t own_resolve =
+      resolve | RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
+
+  auto decide = [&](std::uint32_t op_bits, const std::string& p) {
+    Verdict v;
+    v.path = p;
+    std::optional<Decision> app =
+        policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+    if (app) {
+      v.decision = *app;
+      v.from_syscall_rule = true;
+      v.operation = "open";
+      return v;
+    }
+    bool first = true;
+    for (std::uint32_t bit = 1; bit <= op_bits; bit <<= 1) {
+      if ((op_bits & bit) == 0) continue;
+      Decision d = policy_->compiled->DecideFile(
+          {.op = static_cast<FileOp>(bit), .program = c.program, .path = p});
+      if (first || Severity(d) > Severity(v.decision)) {
+        v.decision = d;
+        v.operation = std::string(OpName(static_cast<FileOp>(bit)));
+      }
+      first = false;
+    }
+    return v;
+  };
+  auto finish = [&](Verdict& v, Fd fd) {
+    if (RefuseIfDenied(c, v)) return;
+    Inject(c, fd.get(), cloexec);
+    Record(c, v, 0);
+  };
+
+  const std::string agent_proc = "/proc/" + std::to_string(self_pid_);
+  auto agents_own = [&](const std::string& real) {
+    return real == agent_proc || real.rfind(agent_proc + "/", 0) == 0;
+  };
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    long r;
+    Fd parent;  // set by the resolver when only the last component is missing
+    std::string create_name;
+    {
+      CredentialScope as(c.creds);
+      if (!as.ok()) {
+        log::Warn("cannot take the workload's credentials: refusing its open",
+                  {{"uid", std::to_string(c.creds.fsuid)}, {"path", lexical}});
+        return Fail(c, EACCES);
+      }
+      // The kernel resolves, except what it would resolve as the agent's:
+      // a magic link (refused by RESOLVE_NO_MAGICLINKS), /proc/self (the
+      // result is the agent's own /proc), or a path that is missing as the
+      // agent sees it (/dev/fd/63 -> /proc/self/fd/63). Those are resolved
+      // again by the agent, component by component, as the workload's.
+      r = OpenAt2(base_fd.get(), request, lookup_flags, 0, own_resolve);
+      // (Not when the workload asked for its own RESOLVE_* restrictions: the
+      // kernel's answer under them stands.)
+      bool again = resolve == 0 && (r == -ELOOP || r == -ENOENT);
+      if (r >= 0 && agents_own(PathOfFd(static_cast<int>(r)))) {
+        ::close(static_cast<int>(r));
+        again = true;
+      }
+      if (again) {
+        auto root = c.target.OpenRoot();
+        if (!root.ok()) return Fail(c, EACCES);
+        Fd root_fd(*root);
+        Resolved res = ResolveInTarget(root_fd.get(), base_fd.get(), request,
+                                       (flags & O_NOFOLLOW) == 0, c.creds.tgid, c.target.tid);
+        if (res.fd >= 0) {
+          r = res.fd;
+        } else {
+          r = -res.error;
+          parent = Fd(res.parent);
+          create_name = res.name;
+        }
+      }
+    }
+    if (r >= 0) {
+      Fd checked(static_cast<int>(r));
+      if ((flags & O_CREAT) && (flags & O_EXCL)) {
+        // It exists: O_EXCL fails, whatever the policy says about reading it.
+        Verdict v = decide(ops | static_cast<std::uint32_t>(FileOp::kCreate), lexical);
+        if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+        return Fail(c, EEXIST);
+      }
+      std::string real = PathOfFd(checked.get());
+      if (agents_own(real)) {
+        // Resolved through /proc/self to the agent's own files: never.
+        log::Warn("refusing an open that resolves to the agent's /proc", {{"path", lexical}});
+        return Fail(c, EACCES);
+      }
+      Verdict v = decide(ops, real.empty() ? lexical : real);
+      if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+      struct stat st {};
+      if (!nonblock && fstat(checked.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+        // The workload's open would wait for a peer: so does a worker.
+        Record(c, v, 0);
+        return OpenInWorker(c, checked.release(), flags);
+      }
+      // Now the open itself, of exactly the object decided on.
+      long fd;
+      {
+        CredentialScope as(c.creds);
+        if (!as.ok()) return Fail(c, EACCES);
+        std::string self = "/proc/self/fd/" + std::to_string(checked.get());
+        // (mode matters for O_TMPFILE, which creates in the checked directory)
+        fd = ::open(self.c_str(),
+                    static_cast<int>(own_flags &
+                                     ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW)),
+                    static_cast<mode_t>(mode));
+        if (fd < 0) fd = -errno;
+      }
+      if (fd < 0) {
+        Fail(c, static_cast<int>(-fd));
+        Record(c, v, static_cast<int>(fd));
+        return;
+      }
+      return finish(v, Fd(static_cast<int>(fd)));
+    }
+    if (r == -ENOENT && (flags & O_CREAT)) {
+      // Create: decide on the real directory plus the new name, then create
+      // exactly there (O_EXCL | O_NOFOLLOW: no file or symlink may appear in
+      // between; if one does, start over).
+      if (parent.get() < 0) {
+        // The kernel's lookup stands (the workload's RESOLVE_* flags).
+        long dir = OpenAt2(base_fd.get(), Dirname(request), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                           own_resolve);
+        if (dir < 0) return Fail(c, static_cast<int>(-dir));
+        parent = Fd(static_cast<int>(dir));
+        create_name = Basename(request);
+      }
+      std::string name = create_name;
+      if (name.empty() || name == "." || name == "..") return Fail(c, EISDIR);
+      Fd dir_fd = std::move(parent);
+      std::string target = JoinAndNormalize(PathOfFd(dir_fd.get()), name);
+      Verdict v = decide(ops | static_cast<std::uint32_t>(FileOp::kCreate), target);
+      if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+      long created;
+      {
+        CredentialScope as(c.creds);
+        if (!as.ok()) return Fail(c, EACCES);
+        created = OpenAt2(dir_fd.get(), name, own_flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode,
+                          resolve & ~static_cast<std::uint64_t>(RESOLVE_IN_ROOT));
+      }
+      if (created == -EEXIST) continue;
+      if (created < 0) return Fail(c, static_cast<int>(-created));
+      return finish(v, Fd(static_cast<int>(created)));
+    }
+    // The open fails for the workload too; a denied path still counts as a
+    // deny (and an event), so a probe for a protected file is seen.
+    int err = static_cast<int>(-r);
+    Verdict v = decide(ops, lexical);
+    if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+    Fail(c, err);
+    Record(c, v, -err);
+    return;
+  }
+  Fail(c, EAGAIN);
+}
+
+// A blocking open (a FIFO waiting for its peer) runs on its own thread, so
+// the supervisor keeps answering: possibly the very peer it waits for. The
+// worker reopens exactly the checked object (/proc/self/fd/N of the agent's
+// descriptor) with the workload's flags and credentials (per-thread system
+// calls; the umask is irrelevant, nothing is created) and injects the result.
+namespace {
+
+struct WorkerJob {
+  int listener;
+  std::uint64_t id;
+  Credentials creds;
+  int checked;
+  std::uint64_t flags;
+};
+
+std::atomic<int> g_workers{0};
+constexpr int kMaxWorkers = 64;
+
+void* OpenWorker(void* arg) {
+  std::unique_ptr<WorkerJob> job(static_cast<WorkerJob*>(arg));
+  seccomp_notif_resp resp{};
+  resp.id = job->id;
+  int fd = -1;
+  {
+    CredentialScope as(job->creds, /*with_umask=*/false);
+    if (as.ok()) {
+      std::string self = "/proc/self/fd/" + std::to_string(job->checked);
+      fd = ::open(self.c_str(),
+                  static_cast<int>((job->flags | O_CLOEXEC | O_NOCTTY) &
+                                   ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW)));
+      if (fd < 0) resp.error = -errno;
+    } else {
+      resp.error = -EACCES;
+    }
+  }
+  ::close(job->checked);
+  if (fd >= 0) {
+    seccomp_notif_addfd add{};
+    add.id = job->id;
+    add.flags = SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = static_cast<std::uint32_t>(fd);
+    add.newfd_flags = (job->flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+    if (ioctl(job->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno != ENOENT) {
+      resp.error = -EIO;
+      ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    }
+    ::close(fd);
+  } else {
+    ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  }
+  g_workers.fetch_sub(1);
+  return nullptr;
+}
+
+}  // namespace
+
+void Supervisor::OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags) {
+  Fd checked(checked_fd);
+  if (g_workers.fetch_add(1) >= kMaxWorkers) {
+    g_workers.fetch_sub(1);
+    log::Warn("too many blocking opens in flight", {{"max", std::to_string(kMaxWorkers)}});
+    return Fail(c, EAGAIN);
+  }
+  auto* job = new WorkerJob{listener_, c.id, c.creds, checked.release(), flags};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 << 10);
+  pthread_t thread;
+  int err = pthread_create(&thread, &attr, &OpenWorker, job);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    ::close(job->checked);
+    delete job;
+    g_workers.fetch_sub(1);
+    return Fail(c, EAGAIN);
+  }
+  ++stats_.allowed;
+}
+
+// --- other path operations ---
+
+// Where a path operation acts, located as the workload would locate it: the
+// real directory and the name in it, and (for operations that follow a final
+// symlink, or that act on an existing object) the object itself.
+struct Supervisor::Place {
+  Fd parent;  // O_PATH directory
+  std::string name;
+  Fd object;         // O_PATH of the object, when it exists
+  std::string path;  // what the decision is about
+  int error = 0;
+};
+
+Supervisor::Place Supervisor::Locate(const Call& c, int dirfd_arg, int path_arg, bool follow,
+                                     bool empty_path_ok) {
+  Place at;
+  auto raw = c.target.ReadString(c.args[static_cast<std::size_t>(path_arg)]);
+  if (!raw.ok()) {
+    at.error = EFAULT;
+    return at;
+  }
+  const int dirfd =
+      dirfd_arg < 0 ? AT_FDCWD : static_cast<int>(c.args[static_cast<std::size_t>(dirfd_arg)]);
+  std::string path = *raw;
+  const bool absolute = !path.empty() && path.front() == '/';
+  auto base = absolute ? c.target.OpenRoot() : c.target.OpenDir(dirfd);
+  if (!base.ok()) {
+    at.error = base.status().message() == "EBADF" ? EBADF : EACCES;
+    return at;
+  }
+  Fd base_fd(*base);
+  if (path.empty()) {
+    // AT_EMPTY_PATH: the descriptor itself.
+    if (!empty_path_ok) {
+      at.error = ENOENT;
+      return at;
+    }
+    at.object = Fd(fcntl(base_fd.get(), F_DUPFD_CLOEXEC, 0));
+    at.path = PathOfFd(at.object.get());
+    return at;
+  }
+  while (path.size() > 1 && path.back() == '/')
+    path.pop_back();  // "dir/" names dir
+  at.name = Basename(path);
+  long dir = LookupInTarget(c.target, c.creds.tgid, self_pid_, base_fd.get(),
+                            path.find('/') == std::string::npos ? "." : Dirname(path), true);
+  if (dir < 0) {
+    at.error = static_cast<int>(-dir);
+    at.path = JoinAndNormalize(PathOfFd(base_fd.get()), path);
+    return at;
+  }
+  at.parent = Fd(static_cast<int>(dir));
+  long obj = LookupInTarget(c.target, c.creds.tgid, self_pid_, base_fd.get(), path, follow);
+  if (obj >= 0) at.object = Fd(static_cast<int>(obj));
+  std::string real = at.object.get() >= 0 ? PathOfFd(at.object.get()) : "";
+  at.path = !real.empty() ? real : JoinAndNormalize(PathOfFd(at.parent.get()), at.name);
+  return at;
+}
+
+void Supervisor::HandlePathOp(Call& c) {
+  const PathOpSpec& spec = PathOps().at(c.name);
+  bool follow = spec.follow;
+  bool empty_ok = false;
+  if (c.name == "fchownat") {
+    follow = (c.args[4] & AT_SYMLINK_NOFOLLOW) == 0;
+    empty_ok = (c.args[4] & AT_EMPTY_PATH) != 0;
+  }
+  if (c.name == "linkat") {
+    empty_ok = (c.args[4] & AT_EMPTY_PATH) != 0;
+    follow = (c.args[4] & AT_SYMLINK_FOLLOW) != 0;
+  }
+  Place first = Locate(c, spec.dirfd, spec.path, follow, empty_ok);
+  std::optional<Place> second;
+  if (spec.path2 >= 0) second = Locate(c, spec.dirfd2, spec.path2, false, false);
+  std::string link_text;  // symlink's target: a string, not a path to check
+  if (c.name == "symlink" || c.name == "symlinkat") {
+    auto t = c.target.ReadString(c.args[0]);
+    if (!t.ok()) first.error = EFAULT;
+    link_text = t.ok() ? *t : "";
+  }
+  if (!StillValid(c)) return;
+  if (first.error == EFAULT || (second && second->error == EFAULT)) return Fail(c, EFAULT);
+
+  Verdict v;
+  std::optional<Decision> app =
+      policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+  v.path = first.path;
+  v.operation = std::string(OpName(spec.op));
+  if (second) v.new_path = second->path;
+  if (app) {
+    v.decision = *app;
+    v.from_syscall_rule = true;
+  } else {
+    v.decision =
+        policy_->compiled->DecideFile({.op = spec.op, .program = c.program, .path = first.path});
+    if (second) {
+      Decision d2 = policy_->compiled->DecideFile(
+          {.op = spec.op2, .program = c.program, .path = second->path});
+      if (Severity(d2) > Severity(v.decision)) v.decision = d2;
+    }
+  }
+  if (RefuseIfDenied(c, v)) return;
+  // The agent carries the operation out itself, on the very directory and
+  // object it decided on, with the workload's credentials and umask: the
+  // workload's threads cannot change the path in between (no CONTINUE).
+  int err = first.error != 0 ? first.error : (second && second->error != 0 ? second->error : 0);
+  if (err == 0) {
+    CredentialScope as(c.creds);
+    if (!as.ok()) {
+      err = EACCES;
+    } else {
+      err = Perform(c, first, second ? &*second : nullptr, link_text) ? 0 : errno;
+    }
+  }
+  if (err != 0) {
+    Fail(c, err);
+  } else {
+    Succeed(c);
+  }
+  Record(c, v, -err);
+}
+
+bool Supervisor::Perform(const Call& c, Place& first, Place* second, const std::string& link_text) {
+  const std::string& n = c.name;
+  const auto& a = c.args;
+  auto self = [](const Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); };
+  auto need_object = [&]() {
+    if (first.object.get() >= 0) return true;
+    errno = ENOENT;
+    return false;
+  };
+  const char* name = first.name.c_str();
+  const int dir = first.parent.get();
+  if (n == "unlink") return ::unlinkat(dir, name, 0) == 0;
+  if (n == "unlinkat") return ::unlinkat(dir, name, static_cast<int>(a[2] & AT_REMOVEDIR)) == 0;
+  if (n == "rmdir") return ::unlinkat(dir, name, AT_REMOVEDIR) == 0;
+  if (n == "mkdir") return ::mkdirat(dir, name, static_cast<mode_t>(a[1])) == 0;
+  if (n == "mkdirat") return ::mkdirat(dir, name, static_cast<mode_t>(a[2])) == 0;
+  if (n == "mknod") return ::mknodat(dir, name, static_cast<mode_t>(a[1]), a[2]) == 0;
+  if (n == "mknodat") return ::mknodat(dir, name, static_cast<mode_t>(a[2]), a[3]) == 0;
+  if (n == "symlink" || n == "symlinkat") return ::symlinkat(link_text.c_str(), dir, name) == 0;
+  if (n == "rename" || n == "renameat" || n == "renameat2") {
+    unsigned flags = n == "renameat2" ? static_cast<unsigned>(a[4]) : 0;
+    return syscall(SYS_renameat2, dir, name, second->parent.get(), second->name.c_str(), flags) ==
+           0;
+  }
+  if (n == "link" || n == "linkat") {
+    if (first.parent.get() < 0) {  // AT_EMPTY_PATH: the object itself
+      return ::linkat(first.object.get(), "", second->parent.get(), second->name.c_str(),
+                      AT_EMPTY_PATH) == 0;
+    }
+    int flags = n == "linkat" ? static_cast<int>(a[4] & AT_SYMLINK_FOLLOW) : 0;
+    return ::linkat(dir, name, second->parent.get(), second->name.c_str(), flags) == 0;
+  }
+  if (n == "chmod")
+    return need_object() && ::chmod(self(first.object).c_str(), static_cast<mode_t>(a[1])) == 0;
+  if (n == "fchmodat")
+    return need_object() && ::chmod(self(first.object).c_str(), static_cast<mode_t>(a[2])) == 0;
+  if (n == "chown" || n == "lchown") {
+    return need_object() && ::fchownat(first.object.get(), "", static_cast<uid_t>(a[1]),
+                                       static_cast<gid_t>(a[2]), AT_EMPTY_PATH) == 0;
+  }
+  if (n == "fchownat") {
+    return need_object() && ::fchownat(first.object.get(), "", static_cast<uid_t>(a[2]),
+                                       static_cast<gid_t>(a[3]), AT_EMPTY_PATH) == 0;
+  }
+  if (n == "truncate") {
+    return need_object() && ::truncate(self(first.object).c_str(), static_cast<off_t>(a[1])) == 0;
+  }
+  Fatal("no emulation for path syscall " + n);
+}
+
+// --- exec ---
+
+void Supervisor::HandleExec(Call& c) {
+  const bool at = c.name == "execveat";
+  auto raw = c.target.ReadString(c.args[at ? 1 : 0]);
+  int dirfd = at ? static_cast<int>(c.args[0]) : AT_FDCWD;
+  std::string real;
+  if (raw.ok()) {
+    const bool empty_path = raw->empty() && at && (c.args[4] & AT_EMPTY_PATH);
+    const bool absolute = !raw->empty() && raw->front() == '/';
+    auto base = absolute ? c.target.OpenRoot() : c.target.OpenDir(dirfd);
+    if (base.ok()) {
+      Fd base_fd(*base);
+      if (empty_path) {
+        real = PathOfFd(base_fd.get());
+      } else {
+        long fd = LookupInTarget(c.target, c.creds.tgid, self_pid_, base_fd.get(), *raw, true);
+        if (fd >= 0) {
+          Fd f(static_cast<int>(fd));
+          real = PathOfFd(f.get());
+        } else {
+          real = JoinAndNormalize(PathOfFd(base_fd.get()), *raw);
+        }
+      }
+    }
+  }
+  if (!StillValid(c)) return;
+  if (!raw.ok()) return Fail(c, EFAULT);
+  Verdict v;
+  v.path = real;
+  v.operation = "exec";
+  std::optional<Decision> app =
+      policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+  if (app) {
+    v.decision = *app;
+    v.from_syscall_rule = true;
+  } else {
+    v.decision =
+        policy_->compiled->DecideFile({.op = FileOp::kExec, .program = c.program, .path = real});
+  }
+  if (RefuseIfDenied(c, v)) return;
+  Continue(c);  // residual: the kernel re-reads the path (README)
+  Record(c, v, 0);
+}
+
+// --- network ---
+
+void Supervisor::HandleNetwork(Call& c) {
+  using policy::Direction;
+  Direction direction = Direction::kOutbound;
+  std::uint64_t addr = 0, addrlen = 0;
+  const int sockfd = static_cast<int>(c.args[0]);
+  if (c.name == "connect") {
+    addr = c.args[1];
+    addrlen = static_cast<std::uint32_t>(c.args[2]);
+  } else if (c.name == "bind") {
+    direction = Direction::kListen;
+    addr = c.args[1];
+    addrlen = static_cast<std::uint32_t>(c.args[2]);
+  } else if (c.name == "sendto") {
+    addr = c.args[4];
+    addrlen = static_cast<std::uint32_t>(c.args[5]);
+  } else if (c.name == "sendmsg") {
+    msghdr m{};
+    if (!c.target.Read(c.args[1], &m, sizeof(m)).ok()) {
+      if (!StillValid(c)) return;
+      return Fail(c, EFAULT);
+    }
+    addr = reinterpret_cast<std::uint64_t>(m.msg_name);
+    addrlen = m.msg_namelen;
+  }
+  Verdict v;
+  v.network = true;
+  v.net.set_direction(direction == Direction::kOutbound ? v1::DIRECTION_OUTBOUND
+                                                        : v1::DIRECTION_LISTEN);
+  std::optional<policy::IpAddress> ip;
+  std::uint16_t port = 0;
+  if (addr != 0 && addrlen >= sizeof(sa_family_t)) {
+    sockaddr_storage ss{};
+    std::size_t n = std::min<std::size_t>(addrlen, sizeof(ss));
+    if (!c.target.Read(addr, &ss, n).ok()) {
+      if (!StillValid(c)) return;
+      return Fail(c, EFAULT);
+    }
+    if (ss.ss_family == AF_INET && n >= sizeof(sockaddr_in)) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+      ip = policy::IpAddress::V4(ntohl(in->sin_addr.s_addr));
+      port = ntohs(in->sin_port);
+    } else if (ss.ss_family == AF_INET6 && n >= sizeof(sockaddr_in6)) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+      std::array<std::uint8_t, 16> b;
+      std::memcpy(b.data(), &in6->sin6_addr, 16);
+      ip = policy::IpAddress::V6(b);
+      port = ntohs(in6->sin6_port);
+    }
+  }
+  if (!StillValid(c)) return;
+
+  std::optional<Decision> app =
+      policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+  if (app) {
+    v.decision = *app;
+    v.from_syscall_rule = true;
+  } else if (!ip) {
+    // Not an IP address (UNIX, netlink), no address (a connected socket's
+    // send), or not known before the call (accept, listen): not a decision
+    // on an address. accept/listen are the documented gap (README).
+    v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
+  } else {
+    // The protocol is the socket's: known only from the descriptor, which the
+    // agent does not hold. Both are evaluated; when they disagree the stricter
+    // decision stands (fail closed).
+    int proto = 0;
+    socklen_t len = sizeof(proto);
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0));
+    if (pidfd >= 0) {
+      // Where the agent may (CAP_SYS_PTRACE or the same user), it looks.
+      int dup = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, sockfd, 0));
+      if (dup >= 0) {
+        if (getsockopt(dup, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) proto = 0;
+        ::close(dup);
+      }
+      ::close(pidfd);
+    }
+    policy::NetworkRequest req{
+        .direction = direction, .address = *ip, .port = port, .program = c.program};
+    req.protocol = policy::Protocol::kTcp;
+    Decision tcp = policy_->compiled->DecideNetwork(req);
+    req.protocol = policy::Protocol::kUdp;
+    Decision udp = policy_->compiled->DecideNetwork(req);
+    if (proto == IPPROTO_TCP) {
+      v.decision = tcp;
+      v.net.set_protocol(v1::PROTOCOL_TCP);
+    } else if (proto == IPPROTO_UDP) {
+      v.decision = udp;
+      v.net.set_protocol(v1::PROTOCOL_UDP);
+    } else {
+      v.decision = Severity(udp) > Severity(tcp) ? udp : tcp;
+    }
+    std::string bytes(reinterpret_cast<const char*>(ip->bytes().data()),
+                      ip->family() == policy::IpFamily::kV4 ? 4 : 16);
+    if (direction == Direction::kOutbound) {
+      v.net.set_remote_ip(bytes);
+      v.net.set_remote_port(port);
+    } else {
+      v.net.set_local_ip(bytes);
+      v.net.set_local_port(port);
+    }
+  }
+  if (RefuseIfDenied(c, v)) return;
+  Continue(c);  // residual: the kernel re-reads the address (README)
+  Record(c, v, 0);
+}
+
+// --- syscalls with application rules only ---
+
+void Supervisor::HandleOther(Call& c) {
+  Verdict v;
+  std::optional<Decision> app =
+      policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+  if (!StillValid(c)) return;
+  if (app) {
+    v.decision = *app;
+    v.from_syscall_rule = true;
+  } else {
+    v.decision = Decision{.action = Action::kAllow, .category = Category::kApplication};
+  }
+  if (RefuseIfDenied(c, v)) return;
+  // Scalar arguments are copied at the notification: CONTINUE re-runs the
+  // very call that was decided.
+  Continue(c);
+  Record(c, v, 0);
+}
+
+}  // namespace portcullis::agent

@@ -1,0 +1,218 @@
+#include "portcullis/agent/target.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+namespace portcullis::agent {
+namespace {
+
+constexpr std::uint64_t kPage = 4096;
+
+std::string ProcPath(pid_t tid, const char* leaf) {
+  return "/proc/" + std::to_string(tid) + "/" + leaf;
+}
+
+std::string ReadLink(const std::string& path) {
+  char buf[kMaxPathBytes + 1];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
+  return n <= 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
+}
+
+Status ReadError(int e, std::uint64_t addr) {
+  if (e == EPERM || e == EACCES) {
+    return PermissionDeniedError("may not read the workload's memory (another user?)");
+  }
+  if (e == ESRCH) return NotFoundError("the workload thread is gone");
+  return InvalidArgumentError("bad address " + std::to_string(addr) + ": " + std::strerror(e));
+}
+
+}  // namespace
+
+Status Target::Read(std::uint64_t addr, void* out, std::size_t size) const {
+  iovec local{out, size};
+  iovec remote{reinterpret_cast<void*>(addr), size};
+  ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+  if (n < 0) return ReadError(errno, addr);
+  if (static_cast<std::size_t>(n) != size) return ReadError(EFAULT, addr);
+  return OkStatus();
+}
+
+StatusOr<std::string> Target::ReadString(std::uint64_t addr, std::size_t max) const {
+  std::string out;
+  char buf[kPage];
+  while (out.size() <= max) {
+    // Never cross a page boundary in one read: the next page may be unmapped
+    // although the string ends before it.
+    std::size_t chunk = static_cast<std::size_t>(kPage - (addr % kPage));
+    iovec local{buf, chunk};
+    iovec remote{reinterpret_cast<void*>(addr), chunk};
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    if (n <= 0) return ReadError(n < 0 ? errno : EFAULT, addr);
+    const char* nul = static_cast<const char*>(std::memchr(buf, 0, static_cast<std::size_t>(n)));
+    if (nul != nullptr) {
+      out.append(buf, static_cast<std::size_t>(nul - buf));
+      if (out.size() >= max) break;
+      return out;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    addr += static_cast<std::uint64_t>(n);
+  }
+  return InvalidArgumentError("path longer than " + std::to_string(max) + " bytes");
+}
+
+StatusOr<Credentials> Target::ReadCredentials() const {
+  // One read of /proc/TID/status (about 1.5 KiB), parsed in place: this runs
+  // for every notification.
+  int fd = ::open(ProcPath(tid, "status").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFoundError("the workload thread is gone");
+  char buf[8192];
+  std::size_t len = 0;
+  while (len < sizeof(buf) - 1) {
+    ssize_t n = ::read(fd, buf + len, sizeof(buf) - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  buf[len] = '\0';
+  Credentials c;
+  int found = 0;
+  auto numbers = [](const char* p, int base, unsigned long long* out, int max) {
+    int n = 0;
+    while (n < max) {
+      while (*p == ' ' || *p == '\t')
+        ++p;
+      if (*p == '\n' || *p == '\0') break;
+      char* end = nullptr;
+      out[n++] = std::strtoull(p, &end, base);
+      if (end == p) break;
+      p = end;
+    }
+    return n;
+  };
+  for (const char* line = buf; *line != '\0';) {
+    const char* nl = std::strchr(line, '\n');
+    const char* colon = std::strchr(line, ':');
+    if (colon != nullptr && (nl == nullptr || colon < nl)) {
+      std::string_view key(line, static_cast<std::size_t>(colon - line));
+      const char* v = colon + 1;
+      unsigned long long x[64];
+      if (key == "Uid" && numbers(v, 10, x, 4) == 4) {
+        c.uid = static_cast<uid_t>(x[0]);
+        c.euid = static_cast<uid_t>(x[1]);
+        c.fsuid = static_cast<uid_t>(x[3]);
+        ++found;
+      } else if (key == "Gid" && numbers(v, 10, x, 4) == 4) {
+        c.gid = static_cast<gid_t>(x[0]);
+        c.egid = static_cast<gid_t>(x[1]);
+        c.fsgid = static_cast<gid_t>(x[3]);
+        ++found;
+      } else if (key == "Groups") {
+        int n = numbers(v, 10, x, 64);
+        for (int i = 0; i < n; ++i)
+          c.groups.push_back(static_cast<gid_t>(x[i]));
+        ++found;
+      } else if (key == "CapEff" && numbers(v, 16, x, 1) == 1) {
+        c.cap_effective = x[0];
+      } else if (key == "Umask" && numbers(v, 8, x, 1) == 1) {
+        c.umask = static_cast<mode_t>(x[0] & 0777);
+      } else if (key == "Tgid" && numbers(v, 10, x, 1) == 1) {
+        c.tgid = static_cast<pid_t>(x[0]);
+      } else if (key == "PPid" && numbers(v, 10, x, 1) == 1) {
+        c.ppid = static_cast<pid_t>(x[0]);
+      }
+    }
+    if (nl == nullptr) break;
+    line = nl + 1;
+  }
+  if (found < 3) return NotFoundError("incomplete /proc status of the workload thread");
+  return c;
+}
+
+std::string Target::Executable() const {
+  return ReadLink(ProcPath(tid, "exe"));
+}
+
+std::vector<std::string> Target::Argv(std::size_t max_bytes) const {
+  std::vector<std::string> out;
+  // Close-on-exec like every descriptor of the agent: until the workload's
+  // first execve it shares the agent's descriptor table.
+  int fd = ::open(ProcPath(tid, "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  std::string all(max_bytes, '\0');
+  std::size_t len = 0;
+  while (len < max_bytes) {
+    ssize_t n = ::read(fd, all.data() + len, max_bytes - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  all.resize(len);
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    out.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+StatusOr<int> Target::OpenRoot() const {
+  int fd = ::open(ProcPath(tid, "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ReadError(errno, 0);
+  return fd;
+}
+
+StatusOr<int> Target::OpenDir(int dirfd) const {
+  std::string path =
+      dirfd == AT_FDCWD ? ProcPath(tid, "cwd") : ProcPath(tid, "fd/") + std::to_string(dirfd);
+  int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT && dirfd != AT_FDCWD) return InvalidArgumentError("EBADF");
+    return ReadError(e, 0);
+  }
+  return fd;
+}
+
+std::string Target::FdLink(int fd) const {
+  return ReadLink(ProcPath(tid, "fd/") + std::to_string(fd));
+}
+
+std::string PathOfFd(int fd) {
+  return ReadLink("/proc/self/fd/" + std::to_string(fd));
+}
+
+std::string JoinAndNormalize(const std::string& base, const std::string& path) {
+  std::string joined = !path.empty() && path.front() == '/' ? path : base + "/" + path;
+  std::vector<std::string_view> parts;
+  std::string_view rest = joined;
+  while (!rest.empty()) {
+    std::size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(seg);
+  }
+  if (parts.empty()) return "/";
+  std::string out;
+  for (std::string_view p : parts) {
+    out += '/';
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace portcullis::agent

@@ -1,0 +1,283 @@
+/* A workload for the supervisor tests; exits with the errno of what it tried
+ * (0 on success).
+ *   workload_probe open PATH            open O_RDONLY, print the first line
+ *   workload_probe create PATH          open O_CREAT|O_WRONLY|O_EXCL, write
+ *   workload_probe truncate PATH        open O_WRONLY|O_TRUNC
+ *   workload_probe nofollow PATH        open O_RDONLY|O_NOFOLLOW
+ *   workload_probe tmpfile DIR          open O_TMPFILE|O_RDWR 0640, print its mode
+ *   workload_probe openat2 PATH         openat2 O_CREAT|O_WRONLY 0600 with
+ *                                       RESOLVE_NO_SYMLINKS
+ *   workload_probe asuser UID open PATH setgid/setuid(UID) first (root only)
+ *   workload_probe nodac open PATH      drop CAP_DAC_OVERRIDE and
+ *                                       CAP_DAC_READ_SEARCH first (stays root)
+ *   workload_probe selfstatus           /proc/self/status must be our own
+ *   workload_probe fds                  print its open descriptors
+ *   workload_probe fdlink PATH          open PATH, then print it through /dev/fd/N
+ *   workload_probe fdexec PATH [ARGS]   open PATH, then execv /proc/self/fd/N
+ *   workload_probe exec PATH [ARGS...]  execv
+ *   workload_probe connect PORT         TCP connect to 127.0.0.1:PORT
+ *   workload_probe udp PORT             unconnected UDP sendto 127.0.0.1:PORT
+ *   workload_probe loop PATH N          open and close PATH N times
+ *   workload_probe unlink|rmdir|mkdir PATH, rename|link|symlink A B,
+ *                  chmod PATH OCTAL, truncate-to PATH LEN
+ *                                       the libc call of that name
+ *   workload_probe unlinkrace VICTIM PROTECTED N
+ *       a second thread flips one path buffer between VICTIM and PROTECTED
+ *       while this thread unlinks it (re-creating VICTIM) N times; prints
+ *       "protected_gone=1" if PROTECTED was removed
+ *   workload_probe fifo PATH            mkfifo PATH; a thread opens it for
+ *                                       writing, this one for reading (both
+ *                                       block until the other comes)
+ *   workload_probe race ALLOWED DENIED N
+ *       a second thread flips one path buffer between ALLOWED and DENIED while
+ *       this thread opens it N times; prints how many opens gave the allowed
+ *       file, the denied file (must be 0 under a policy denying it) and how
+ *       many were refused (EACCES). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char g_path[4096];
+static char g_allowed[4096], g_denied[4096];
+static atomic_int g_stop;
+
+static void* Flipper(void* arg) {
+  (void)arg;
+  size_t na = strlen(g_allowed) + 1, nd = strlen(g_denied) + 1;
+  while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+    memcpy(g_path, g_denied, nd);
+    sched_yield(); /* flips stay far faster than an open, without hogging a CPU */
+    memcpy(g_path, g_allowed, na);
+    sched_yield();
+  }
+  return NULL;
+}
+
+static void* FifoWriter(void* arg) {
+  (void)arg;
+  int fd = open(g_path, O_WRONLY);
+  if (fd >= 0) {
+    if (write(fd, "through the fifo\n", 17) != 17) perror("write");
+    close(fd);
+  }
+  return NULL;
+}
+
+static int OpenAndPrint(const char* path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return errno;
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n < 0) return errno;
+  buf[n] = 0;
+  char* nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
+  printf("%s\n", buf);
+  close(fd);
+  return 0;
+}
+
+static struct sockaddr_in Loopback(int port) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 255;
+  const char* mode = argv[1];
+  if (strcmp(mode, "open") == 0 && argc > 2) return OpenAndPrint(argv[2]);
+  if (strcmp(mode, "create") == 0 && argc > 2) {
+    int fd = open(argv[2], O_CREAT | O_WRONLY | O_EXCL, 0644);
+    if (fd < 0) return errno;
+    if (write(fd, "created\n", 8) != 8) return errno;
+    close(fd);
+    return 0;
+  }
+  if ((strcmp(mode, "truncate") == 0 || strcmp(mode, "nofollow") == 0) && argc > 2) {
+    int fd = open(argv[2], mode[0] == 't' ? O_WRONLY | O_TRUNC : O_RDONLY | O_NOFOLLOW);
+    if (fd < 0) return errno;
+    close(fd);
+    return 0;
+  }
+  if (strcmp(mode, "nodac") == 0 && argc > 3) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0) return 250;
+    unsigned drop = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH);
+    d[0].effective &= ~drop;
+    d[0].permitted &= ~drop;
+    if (syscall(SYS_capset, &h, d) != 0) return 250;
+    return OpenAndPrint(argv[3]);
+  }
+  if (strcmp(mode, "tmpfile") == 0 && argc > 2) {
+    umask(022);
+    int fd = open(argv[2], O_TMPFILE | O_RDWR, 0640);
+    if (fd < 0) return errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return errno;
+    printf("%o\n", st.st_mode & 0777);
+    return 0;
+  }
+  if (strcmp(mode, "openat2") == 0 && argc > 2) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_CREAT | O_WRONLY;
+    how.mode = 0600;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
+    if (fd < 0) return errno;
+    close((int)fd);
+    return 0;
+  }
+  if (strcmp(mode, "asuser") == 0 && argc > 4) {
+    gid_t id = (gid_t)atoi(argv[2]);
+    if (setgroups(0, NULL) != 0 || setgid(id) != 0 || setuid((uid_t)id) != 0) return 250;
+    return OpenAndPrint(argv[4]);
+  }
+  if (strcmp(mode, "fds") == 0) {
+    /* Probe each number: no descriptor of our own gets in the way. */
+    for (int fd = 0; fd < 1024; ++fd)
+      if (fcntl(fd, F_GETFD) >= 0) printf("%d ", fd);
+    printf("\n");
+    return 0;
+  }
+  if (strcmp(mode, "selfstatus") == 0) {
+    FILE* f = fopen("/proc/self/status", "r");
+    if (f == NULL) return errno;
+    char line[256];
+    int pid = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+      if (strncmp(line, "Pid:", 4) == 0) pid = atoi(line + 4);
+    fclose(f);
+    return pid == (int)getpid() ? 0 : 249;
+  }
+  if ((strcmp(mode, "fdlink") == 0 || strcmp(mode, "fdexec") == 0) && argc > 2) {
+    int fd = open(argv[2], O_RDONLY);
+    if (fd < 0) return errno;
+    char link[64];
+    if (mode[2] == 'l') {
+      snprintf(link, sizeof(link), "/dev/fd/%d", fd);
+      return OpenAndPrint(link);
+    }
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    argv[2] = link;
+    execv(link, argv + 2);
+    return errno;
+  }
+  if (strcmp(mode, "exec") == 0 && argc > 2) {
+    execv(argv[2], argv + 2);
+    return errno;
+  }
+  if ((strcmp(mode, "connect") == 0 || strcmp(mode, "udp") == 0) && argc > 2) {
+    int udp = strcmp(mode, "udp") == 0;
+    int s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    struct sockaddr_in a = Loopback(atoi(argv[2]));
+    if (udp) {
+      if (sendto(s, "x", 1, 0, (struct sockaddr*)&a, sizeof(a)) < 0) return errno;
+    } else if (connect(s, (struct sockaddr*)&a, sizeof(a)) != 0) {
+      return errno;
+    }
+    close(s);
+    return 0;
+  }
+  if (strcmp(mode, "fifo") == 0 && argc > 2) {
+    if (mkfifo(argv[2], 0600) != 0) return errno;
+    snprintf(g_path, sizeof(g_path), "%s", argv[2]);
+    pthread_t t;
+    if (pthread_create(&t, NULL, FifoWriter, NULL) != 0) return 248;
+    int rc = OpenAndPrint(argv[2]);
+    pthread_join(t, NULL);
+    return rc;
+  }
+  if (strcmp(mode, "unlink") == 0 && argc > 2) return unlink(argv[2]) == 0 ? 0 : errno;
+  if (strcmp(mode, "rmdir") == 0 && argc > 2) return rmdir(argv[2]) == 0 ? 0 : errno;
+  if (strcmp(mode, "mkdir") == 0 && argc > 2) return mkdir(argv[2], 0777) == 0 ? 0 : errno;
+  if (strcmp(mode, "rename") == 0 && argc > 3) return rename(argv[2], argv[3]) == 0 ? 0 : errno;
+  if (strcmp(mode, "link") == 0 && argc > 3) return link(argv[2], argv[3]) == 0 ? 0 : errno;
+  if (strcmp(mode, "symlink") == 0 && argc > 3) return symlink(argv[2], argv[3]) == 0 ? 0 : errno;
+  if (strcmp(mode, "chmod") == 0 && argc > 3) {
+    return chmod(argv[2], (mode_t)strtol(argv[3], NULL, 8)) == 0 ? 0 : errno;
+  }
+  if (strcmp(mode, "truncate-to") == 0 && argc > 3) {
+    return truncate(argv[2], atol(argv[3])) == 0 ? 0 : errno;
+  }
+  if (strcmp(mode, "unlinkrace") == 0 && argc > 4) {
+    snprintf(g_allowed, sizeof(g_allowed), "%s", argv[2]);
+    snprintf(g_denied, sizeof(g_denied), "%s", argv[3]);
+    snprintf(g_path, sizeof(g_path), "%s", argv[2]);
+    long n = atol(argv[4]);
+    pthread_t t;
+    if (pthread_create(&t, NULL, Flipper, NULL) != 0) return 248;
+    for (long i = 0; i < n; ++i) {
+      int fd = open(g_allowed, O_CREAT | O_WRONLY, 0644);
+      if (fd >= 0) close(fd);
+      unlink(g_path);
+    }
+    atomic_store(&g_stop, 1);
+    pthread_join(t, NULL);
+    printf("protected_gone=%d\n", access(g_denied, F_OK) != 0);
+    return 0;
+  }
+  if (strcmp(mode, "loop") == 0 && argc > 3) {
+    long n = atol(argv[3]);
+    for (long i = 0; i < n; ++i) {
+      int fd = open(argv[2], O_RDONLY);
+      if (fd < 0) return errno;
+      close(fd);
+    }
+    return 0;
+  }
+  if (strcmp(mode, "race") == 0 && argc > 4) {
+    snprintf(g_allowed, sizeof(g_allowed), "%s", argv[2]);
+    snprintf(g_denied, sizeof(g_denied), "%s", argv[3]);
+    snprintf(g_path, sizeof(g_path), "%s", argv[2]);
+    long n = atol(argv[4]);
+    pthread_t t;
+    if (pthread_create(&t, NULL, Flipper, NULL) != 0) return 248;
+    long allowed = 0, denied = 0, refused = 0, other = 0;
+    for (long i = 0; i < n; ++i) {
+      int fd = open(g_path, O_RDONLY);
+      if (fd < 0) {
+        if (errno == EACCES)
+          ++refused;
+        else
+          ++other;
+        continue;
+      }
+      char buf[16] = {0};
+      ssize_t r = read(fd, buf, sizeof(buf) - 1);
+      close(fd);
+      if (r > 0 && strncmp(buf, "denied", 6) == 0)
+        ++denied;
+      else if (r > 0 && strncmp(buf, "allowed", 7) == 0)
+        ++allowed;
+      else
+        ++other;
+    }
+    atomic_store(&g_stop, 1);
+    pthread_join(t, NULL);
+    printf("allowed=%ld denied=%ld refused=%ld other=%ld\n", allowed, denied, refused, other);
+    return 0;
+  }
+  return 255;
+}
