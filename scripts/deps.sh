@@ -23,6 +23,8 @@ PACKAGES=(
   postgresql-15 openjdk-17-jre-headless maven kcat
   # scripts
   ca-certificates openssl curl python3 python3-venv iproute2 procps
+  # the agent's OCI bundle test (runc runs the bundle; unshare, util-linux)
+  runc util-linux
 )
 
 # shellcheck source=scripts/lib.sh
