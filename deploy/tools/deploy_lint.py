@@ -42,11 +42,15 @@ SERVICES = {
 BINARIES = [f"portcullis-{s}" for s in SERVICES] + ["portcullis-migrate"]
 MIGRATIONS_DIR = "/usr/share/portcullis/migrations"
 TLS_DIR = "/etc/portcullis/tls"
+# Every error code the services answer: the Status codes' names
+# (libs/common), the HTTP layer's own (libs/http: 405, 411, 413, 415, 429,
+# 431) and deadline_exceeded (the query service's 504).
 ERROR_CODES = [
     "invalid_argument", "unauthenticated", "permission_denied", "not_found",
     "already_exists", "conflict", "failed_precondition", "payload_too_large",
     "unsupported_media_type", "method_not_allowed",
     "rate_limited", "unavailable", "internal",
+    "deadline_exceeded", "length_required", "headers_too_large",
 ]
 SECRET_KEY_RE = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL", re.I)
 
