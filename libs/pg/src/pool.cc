@@ -68,7 +68,8 @@ Pool::Pool(PoolOptions options) : options_(std::move(options)) {
   // run outside RunForTenant/RunUnscoped transactions are bounded too.
   dsn_with_timeout_ =
       options_.dsn + " connect_timeout=" + std::to_string(options_.connect_timeout_s) +
-      " options='-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) + "'";
+      " options='-c statement_timeout=" + std::to_string(options_.statement_timeout.count()) +
+      " -c jit=" + (options_.jit ? "on" : "off") + "'";
 }
 
 Pool::~Pool() {

@@ -245,6 +245,22 @@ TEST_F(TenancyTest, StatementTimeoutIsDeadlineExceeded) {
   EXPECT_TRUE((*p)->Ping().ok());
 }
 
+// JIT is off unless asked for: its compile time exceeded whole searches.
+TEST_F(TenancyTest, JitIsOffUnlessAskedFor) {
+  for (const bool jit : {false, true}) {
+    auto p =
+        Pool::Create({.dsn = InfraEnv::Get().Require("PORTCULLIS_PG_DSN"), .size = 1, .jit = jit});
+    ASSERT_TRUE(p.ok());
+    std::string setting;
+    Status s = (*p)->RunUnscoped([&](pqxx::work& tx) {
+      setting = tx.exec1("SHOW jit")[0].as<std::string>();
+      return OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(setting, jit ? "on" : "off");
+  }
+}
+
 TEST(PoolTest, UnreachableServerIsUnavailable) {
   auto p = Pool::Create({.dsn = "host=127.0.0.1 port=1 dbname=x user=y", .size = 1});
   ASSERT_TRUE(p.ok());

@@ -52,6 +52,7 @@ class ContextImpl final : public Context {
     o.size = static_cast<int>(reader_.Int("PORTCULLIS_PG_POOL_SIZE", 8, 1, 256));
     o.statement_timeout = reader_.Millis("PORTCULLIS_PG_STATEMENT_TIMEOUT_MS", milliseconds(5000),
                                          milliseconds(10), milliseconds(600000));
+    o.jit = reader_.Bool("PORTCULLIS_PG_JIT", false);
     if (o.dsn.empty()) return nullptr;
     auto pool = pg::Pool::Create(o);
     if (!pool.ok()) {

@@ -41,6 +41,13 @@ struct PoolOptions {
   std::chrono::milliseconds statement_timeout{5000};
   // libpq connect_timeout, in seconds (libpq's unit).
   int connect_timeout_s = 3;
+  // PostgreSQL's JIT compiler for the connection's statements. Off by
+  // default: it compiles when a plan's estimated cost passes jit_above_cost,
+  // which a selective search over many partitions does, and the compilation
+  // alone took 180-215 ms for a query that runs in 10-15 ms without it (and
+  // made a 1M-row aggregation slower too: 954 vs 616 ms), measured on the
+  // 10M-event benchmark (tests/bench/README.md, query_bench.sh).
+  bool jit = false;
 };
 
 using TxFn = std::function<Status(pqxx::work&)>;
