@@ -181,6 +181,22 @@ pctl policy versions "$policy_id"
 log "admin: portcullisctl audit list"
 ctl audit list
 
+# Enforcement: portcullis-agent, the in-container agent (PID 1 of a
+# container; here a process on this machine), runs a workload under the rule
+# table it just fetched (version 1: /etc/shadow denied). The denied open is
+# refused by the kernel's seccomp filter and the agent's supervisor, the
+# allowed one works, and the decision becomes an event.
+log "agent: portcullis-agent --policy rule-table.pb -- sh -c 'cat /etc/hostname; cat /etc/shadow'"
+agent_rc=0
+"$REPO/build/bin/portcullis-agent" --policy "$RUN_DIR/rule-table.pb" \
+  --events "$RUN_DIR/agent-events.jsonl" --events-format json --log-level warn \
+  -- /bin/sh -c 'cat /etc/hostname >/dev/null && echo "workload: /etc/hostname read"; cat /etc/shadow' \
+  || agent_rc=$?
+log "agent: the workload exited with $agent_rc (cat was refused /etc/shadow); its event:"
+head -n 1 "$RUN_DIR/agent-events.jsonl"
+[[ $agent_rc -ne 0 && -s $RUN_DIR/agent-events.jsonl ]] ||
+  die "the agent did not refuse /etc/shadow or recorded no event"
+
 # Events: the agent sends its events to ingest (event_loadgen plays the agent:
 # 2,000 denied opens of /etc/shadow in batches of 500, each acknowledged with a
 # 202 once Kafka has it); the indexer writes them to PostgreSQL; an analyst asks
