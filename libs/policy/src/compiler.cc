@@ -140,7 +140,13 @@ Action CategoryDefault(const Policy& p, Category c) {
 // Whether a category rule can decide a behaviour of this syscall.
 bool Relevant(const Rule& rule, const CategorySyscall& s) {
   if (const auto* f = std::get_if<FileRule>(&rule.body)) {
-    return s.category != Category::kNetwork && (f->operations & s.file_ops) != 0;
+    if (s.category == Category::kNetwork) return false;
+    // A hard link or a rename gives an object a new name, which the rules
+    // protecting it by path would not cover: the agent checks the object
+    // against every deny and monitor rule, whatever operations they name.
+    const bool new_name = s.name == "link" || s.name == "linkat" || (s.file_ops & kMv) != 0;
+    if (new_name && rule.action != Action::kAllow) return true;
+    return (f->operations & s.file_ops) != 0;
   }
   if (const auto* n = std::get_if<NetworkRule>(&rule.body)) {
     return s.category == Category::kNetwork && n->direction == s.direction;
@@ -249,6 +255,25 @@ StatusOr<std::vector<HardeningRule>> HardeningRules(std::string_view set) {
   return InvalidArgumentError("unknown hardening set '" + std::string(set) + "'");
 }
 
+std::vector<std::string> EffectiveHardening(const Policy& policy) {
+  std::vector<std::string> sets = policy.hardening;
+  // An io_uring ring opens files, connects sockets, ... without the syscalls
+  // file and network decisions are made on (IORING_OP_OPENAT, _CONNECT, ...):
+  // it bypasses every one of them, so a policy that decides any is not
+  // enforceable with io_uring allowed.
+  const bool decides_files_or_network =
+      policy.defaults.file != Action::kAllow || policy.defaults.network != Action::kAllow ||
+      std::any_of(policy.rules.begin(), policy.rules.end(), [](const Rule& r) {
+        return std::holds_alternative<FileRule>(r.body) ||
+               std::holds_alternative<NetworkRule>(r.body);
+      });
+  if (decides_files_or_network &&
+      std::find(sets.begin(), sets.end(), kImpliedIoUringSet) == sets.end()) {
+    sets.emplace_back(kImpliedIoUringSet);
+  }
+  return sets;
+}
+
 StatusOr<v1::RuleTable> CompileRuleTable(const Policy& policy, const TableIdentity& identity) {
   v1::RuleTable t;
   t.set_format(kRuleTableFormat);
@@ -285,7 +310,7 @@ StatusOr<v1::RuleTable> CompileRuleTable(const Policy& policy, const TableIdenti
     return OkStatus();
   };
 
-  for (const std::string& set : policy.hardening) {
+  for (const std::string& set : EffectiveHardening(policy)) {
     t.add_hardening(set);
     auto rules = HardeningRules(set);
     if (!rules.ok()) return rules.status();

@@ -165,6 +165,70 @@ TEST(CompilerTest, HardeningRulesComeFirstAndDeny) {
   EXPECT_EQ(Entry(t, "clone3")->deny_errno(), 38);
 }
 
+TEST(CompilerTest, NewNamesOfProtectedObjectsGoToTheAgent) {
+  // A rule that protects a file from reading says nothing about link or
+  // rename, but a second name would dodge it: the agent checks those against
+  // every deny and monitor rule. Symlinks create no alias (opens follow them).
+  using H = v1::SyscallEntry;
+  for (
+      const char* doc : {
+          R"({"rules": [{"type": "file", "action": "deny", "paths": ["/s"], "operations": ["read"]}]})",
+          R"({"rules": [{"type": "file", "action": "monitor", "paths": ["/s"], "operations": ["write"]}]})",
+          R"({"rules": [{"type": "file", "action": "deny", "paths": ["/bin/x"], "operations": ["exec"]}]})",
+      }) {
+    v1::RuleTable t = TableOf(doc);
+    for (const char* name : {"link", "linkat", "rename", "renameat", "renameat2"})
+      EXPECT_EQ(HandlingOf(t, name), H::AGENT) << doc << " " << name;
+    EXPECT_EQ(HandlingOf(t, "symlink"), H::KERNEL_ALLOW) << doc;
+    EXPECT_EQ(HandlingOf(t, "unlink"), H::KERNEL_ALLOW) << doc;
+  }
+  v1::RuleTable allow = TableOf(
+      R"({"rules": [{"type": "file", "action": "allow", "paths": ["/s"], "operations": ["read"]}]})");
+  EXPECT_EQ(HandlingOf(allow, "link"), H::KERNEL_ALLOW);
+  EXPECT_EQ(HandlingOf(allow, "rename"), H::KERNEL_ALLOW);
+}
+
+TEST(CompilerTest, FileOrNetworkDecisionsImplyDenyIoUring) {
+  // An io_uring ring (IORING_OP_OPENAT, _CONNECT, ...) would bypass every
+  // file and network decision: any policy that makes one denies io_uring.
+  using H = v1::SyscallEntry;
+  const char* kDecides[] = {
+      R"({"rules": [{"type": "file", "action": "deny", "paths": ["/etc/shadow"]}]})",
+      R"({"rules": [{"type": "file", "action": "monitor", "paths": ["/x"], "operations": ["read"]}]})",
+      R"({"rules": [{"type": "file", "action": "deny", "paths": ["/bin/sh"], "operations": ["exec"]}]})",
+      R"({"rules": [{"type": "network", "action": "deny", "direction": "outbound"}]})",
+      R"({"defaults": {"file": "deny"}, "rules": []})",
+      R"({"defaults": {"network": "monitor"}, "rules": []})",
+      R"({"mode": "permissive", "rules": [{"type": "file", "action": "deny", "paths": ["/x"]}]})",
+  };
+  for (const char* doc : kDecides) {
+    v1::RuleTable t = TableOf(doc);
+    ASSERT_GE(t.hardening_size(), 1) << doc;
+    EXPECT_EQ(t.hardening(t.hardening_size() - 1), "deny-io-uring") << doc;
+    EXPECT_EQ(t.rules(0).id(), "deny-io-uring.io_uring_setup") << doc;
+    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+      ASSERT_NE(Entry(t, name), nullptr) << doc << " " << name;
+      EXPECT_EQ(HandlingOf(t, name), t.permissive() ? H::AGENT : H::KERNEL_DENY) << doc << name;
+    }
+  }
+  // Switched on explicitly: listed once, its rules once.
+  v1::RuleTable twice =
+      TableOf(R"({"hardening": ["deny-io-uring"], "defaults": {"file": "deny"}, "rules": []})");
+  EXPECT_EQ(twice.hardening_size(), 1);
+  EXPECT_EQ(twice.rules_size(), 3);
+  // Nothing decided about files or network: io_uring stays allowed.
+  const char* kNeutral[] = {
+      R"({"rules": []})",
+      R"({"defaults": {"process": "deny"}, "rules": []})",
+      R"({"rules": [{"type": "syscall", "action": "deny", "syscall": "keyctl"}]})",
+  };
+  for (const char* doc : kNeutral) {
+    v1::RuleTable t = TableOf(doc);
+    EXPECT_EQ(t.hardening_size(), 0) << doc;
+    EXPECT_EQ(Entry(t, "io_uring_setup"), nullptr) << doc;
+  }
+}
+
 TEST(CompilerTest, EveryHardeningSetResolvesOnThisArchitecture) {
   for (const HardeningSet& set : HardeningSets()) {
     auto rules = HardeningRules(set.name);
@@ -184,6 +248,15 @@ TEST(CompilerTest, SamePolicySameBytes) {
   EXPECT_EQ(a, b);
 }
 
+// The policy's own first rule in `t`, after the hardening rules (the implied
+// deny-io-uring ones included).
+v1::Rule* FirstOwnRule(v1::RuleTable& t) {
+  int i = 0;
+  while (i < t.rules_size() && !t.rules(i).hardening_set().empty())
+    ++i;
+  return t.mutable_rules(i);
+}
+
 // The agent loads what the network gives it: a table that does not hold
 // together is refused with a message, never a crash or an out-of-range read.
 TEST(LoadTest, RefusesTablesThatDoNotHoldTogether) {
@@ -200,7 +273,7 @@ TEST(LoadTest, RefusesTablesThatDoNotHoldTogether) {
   const Case cases[] = {
       {"format", &good, [](auto& t) { t.set_format(99); }, "format 99"},
       {"arch", &good, [](auto& t) { t.set_arch("aarch64"); }, "architecture"},
-      {"action", &good, [](auto& t) { t.mutable_rules(0)->set_action(v1::Action(7)); }, "action"},
+      {"action", &good, [](auto& t) { FirstOwnRule(t)->set_action(v1::Action(7)); }, "action"},
       {"default", &good, [](auto& t) { t.set_default_file(v1::ACTION_UNSPECIFIED); }, "action"},
       {"address rule out of range", &good,
        [](auto& t) { t.mutable_addresses(0)->set_rules(0, 4000); }, "network rule"},
@@ -208,9 +281,9 @@ TEST(LoadTest, RefusesTablesThatDoNotHoldTogether) {
        "3 bytes"},
       {"prefix", &good, [](auto& t) { t.mutable_addresses(0)->set_prefix_length(33); }, "prefix"},
       {"port range", &good,
-       [](auto& t) { t.mutable_rules(0)->mutable_network()->mutable_ports(0)->set_hi(70000); },
+       [](auto& t) { FirstOwnRule(t)->mutable_network()->mutable_ports(0)->set_hi(70000); },
        "port range"},
-      {"no match", &good, [](auto& t) { t.mutable_rules(0)->clear_match(); }, "no match"},
+      {"no match", &good, [](auto& t) { FirstOwnRule(t)->clear_match(); }, "no match"},
       {"path rule out of range", &files,
        [](auto& t) { t.mutable_paths()->mutable_entries(0)->add_rules(99); }, "out of range"},
       {"path names a non-file rule", &good,
@@ -225,7 +298,7 @@ TEST(LoadTest, RefusesTablesThatDoNotHoldTogether) {
       {"bad glob", &files,
        [](auto& t) { t.mutable_paths()->mutable_globs(0)->set_pattern("/a/[b"); }, "glob"},
       {"file ops", &files,
-       [](auto& t) { t.mutable_rules(0)->mutable_file()->set_operations(1u << 20); }, "operations"},
+       [](auto& t) { FirstOwnRule(t)->mutable_file()->set_operations(1u << 20); }, "operations"},
       {"syscall number", &good,
        [](auto& t) {
          v1::Rule* r = t.add_rules();

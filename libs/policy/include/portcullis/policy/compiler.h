@@ -9,6 +9,8 @@
 // What the compiler does beyond copying rules:
 //   - expands the hardening sets the policy switches on into syscall rules,
 //     placed before the policy's own rules (HardeningRules() lists them);
+//     deny-io-uring is switched on by itself for any policy with a file or
+//     network rule or default (EffectiveHardening);
 //   - indexes file paths and programs (sorted prefix tree entries plus globs
 //     under their literal prefix) and addresses (sorted prefix table), each
 //     entry naming the rules it belongs to;
@@ -66,6 +68,14 @@ struct HardeningRule {
   int deny_errno = 1;  // EPERM; ENOSYS where callers fall back (clone3)
 };
 StatusOr<std::vector<HardeningRule>> HardeningRules(std::string_view set);
+
+// The hardening sets a policy's table enforces: the policy's own, plus
+// kImpliedIoUringSet whenever the policy decides anything about files or
+// network (a file or network rule, or a non-allow file or network default):
+// an io_uring ring would bypass every per-syscall decision. The table's
+// `hardening` field lists them all.
+inline constexpr std::string_view kImpliedIoUringSet = "deny-io-uring";
+std::vector<std::string> EffectiveHardening(const Policy& policy);
 
 // x86-64 syscall numbers and names (libseccomp); -1 / "" when unknown.
 int SyscallNumber(std::string_view name);
