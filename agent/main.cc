@@ -4,6 +4,7 @@
 // (a policy that cannot be enforced stops the container), signals are blocked
 // before any thread exists, the workload is cloned before the event thread
 // starts (the clone copies a single-threaded process).
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "portcullis/agent/init.h"
 #include "portcullis/agent/options.h"
 #include "portcullis/agent/policy_source.h"
+#include "portcullis/agent/policy_swap.h"
 #include "portcullis/agent/supervisor.h"
 
 namespace {
@@ -38,6 +40,42 @@ std::string Hostname() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "";
   return name;
+}
+
+// Hot swap: the new table replaces the supervisor's only if the running
+// filter can enforce it (policy_swap.h); otherwise the running one stays.
+void ReloadPolicy(const portcullis::agent::Options& options,
+                  const portcullis::agent::LoadedPolicy& filter_policy,
+                  const portcullis::agent::FilterProgram& filter,
+                  portcullis::agent::Supervisor* supervisor) {
+  using namespace portcullis::agent;
+  auto loaded = LoadPolicyFile(options.policy_file, options.permissive);
+  if (!loaded.ok()) {
+    log::Error("policy reload failed: the running policy stays",
+               {{"error", loaded.status().ToString()}});
+    return;
+  }
+  auto blockers = SyscallsNeedingRestart(filter_policy.table, filter, loaded->table);
+  if (!blockers.ok()) {
+    log::Error("policy reload failed: the running policy stays",
+               {{"error", blockers.status().ToString()}});
+    return;
+  }
+  if (!blockers->empty()) {
+    std::string names;
+    for (const std::string& n : *blockers)
+      names += (names.empty() ? "" : ",") + n;
+    log::Error(
+        "policy reload refused: the running seccomp filter cannot enforce the new policy for "
+        "these syscalls; restart the container to apply it. The running policy stays",
+        {{"syscalls", names}});
+    return;
+  }
+  auto next = std::make_shared<const LoadedPolicy>(std::move(*loaded));
+  if (supervisor != nullptr) supervisor->ReplacePolicy(next);
+  log::Info("policy reloaded", {{"file", options.policy_file},
+                                {"rules", std::to_string(next->compiled->rule_count())},
+                                {"version", std::to_string(next->table.version())}});
 }
 
 }  // namespace
@@ -75,19 +113,24 @@ int main(int argc, char** argv) {
       return kCannotStart;
     }
     filter.emplace(std::move(*built));
-    const auto& sets = policy->table.hardening();
+    // The compiler denies io_uring for every policy that decides files or
+    // network (an io_uring ring bypasses those decisions); a rule table made
+    // elsewhere may not.
     const bool decides_files_or_network = std::any_of(
         policy->table.syscalls().begin(), policy->table.syscalls().end(), [](const auto& e) {
           return (e.category() == portcullis::v1::CATEGORY_FILE ||
                   e.category() == portcullis::v1::CATEGORY_NETWORK) &&
                  e.handling() != portcullis::v1::SyscallEntry::KERNEL_ALLOW;
         });
-    if (decides_files_or_network &&
-        std::find(sets.begin(), sets.end(), "deny-io-uring") == sets.end()) {
-      // io_uring opens files and connects sockets without these syscalls.
+    const bool io_uring_allowed = std::none_of(
+        policy->table.syscalls().begin(), policy->table.syscalls().end(), [](const auto& e) {
+          return e.name() == "io_uring_setup" &&
+                 e.handling() != portcullis::v1::SyscallEntry::KERNEL_ALLOW;
+        });
+    if (decides_files_or_network && io_uring_allowed) {
       log::Warn(
-          "the policy decides file or network syscalls but allows io_uring, which "
-          "bypasses them: switch on the deny-io-uring hardening set");
+          "the rule table decides file or network syscalls but allows io_uring, which "
+          "bypasses them: recompile it (the compiler denies io_uring for such policies)");
     }
     log::Info("policy loaded",
               {{"file", options->policy_file},
@@ -140,6 +183,17 @@ int main(int argc, char** argv) {
             .image = options->image,
             .hostname = host});
     (*init)->Watch((*init)->listener_fd(), [&] { supervisor->HandleOne(); });
+  }
+  if (filter) {
+    // SIGHUP from outside the workload: reload --policy, not forwarded (a
+    // policy reload must not end or reconfigure the workload). From the
+    // workload itself (`kill -HUP 1`): forwarded as any signal, no reload.
+    // `policy` stays the table the running filter was built from.
+    (*init)->OnSignal([&](int sig, pid_t sender) {
+      if (sig != SIGHUP || IsSelfOrDescendant(sender, getpid())) return false;
+      ReloadPolicy(*options, *policy, *filter, supervisor ? &*supervisor : nullptr);
+      return true;
+    });
   }
   int code = (*init)->Run();
   if (writer) writer->Stop();

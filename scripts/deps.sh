@@ -23,8 +23,9 @@ PACKAGES=(
   postgresql-15 openjdk-17-jre-headless maven kcat
   # scripts
   ca-certificates openssl curl python3 python3-venv iproute2 procps
-  # the agent's OCI bundle test (runc runs the bundle; unshare, util-linux)
-  runc util-linux
+  # the agent's tests: runc runs the OCI bundle, jq edits its config.json,
+  # unshare (util-linux) gives a PID namespace
+  runc jq util-linux
 )
 
 # shellcheck source=scripts/lib.sh

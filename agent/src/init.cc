@@ -303,6 +303,7 @@ int Init::Run() {
         reap = true;  // Reap() at the top of the loop
         continue;
       }
+      if (on_signal_ && on_signal_(sig, static_cast<pid_t>(info[i].ssi_pid))) continue;
       log::Debug("forwarding signal", {{"signal", std::to_string(sig)}});
       if (::kill(workload_pid_, sig) != 0 && errno != ESRCH) {
         log::Warn("cannot forward signal",

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -43,6 +44,7 @@ struct Supervisor::Call {
   Target target;
   Credentials creds;
   std::string program;
+  bool program_read = false;
   const v1::SyscallEntry* entry = nullptr;
 };
 
@@ -423,6 +425,67 @@ Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy,
   if (uuid.ok()) policy_id_bytes_ = uuid->Binary();
   self_pid_ = getpid();
   CredentialScope::Agent();  // read before any switch
+  // Only rules that name programs consult the program (the evaluator's
+  // any_program): without them it is read for recorded calls only.
+  needs_program_ = false;
+  for (const v1::Rule& r : policy_->table.rules())
+    needs_program_ = needs_program_ || !r.any_program();
+  self_fds_ = ::open(("/proc/" + std::to_string(self_pid_) + "/fd").c_str(),
+                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+Supervisor::~Supervisor() {
+  for (auto& [tid, fds] : procs_) {
+    ::close(fds.dir);
+    ::close(fds.status);
+  }
+  if (self_fds_ >= 0) ::close(self_fds_);
+}
+
+void Supervisor::AttachProc(Target& t) {
+  auto it = procs_.find(t.tid);
+  if (it == procs_.end()) {
+    // Threads that exited leave their entries behind: start over when full.
+    constexpr std::size_t kMaxCachedThreads = 128;
+    if (procs_.size() >= kMaxCachedThreads) {
+      for (auto& [tid, fds] : procs_) {
+        ::close(fds.dir);
+        ::close(fds.status);
+      }
+      procs_.clear();
+    }
+    char path[32];
+    std::snprintf(path, sizeof(path), "/proc/%d", static_cast<int>(t.tid));
+    Fd dir(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) return;
+    Fd status(::openat(dir.get(), "status", O_RDONLY | O_CLOEXEC));
+    if (status.get() < 0) return;
+    it = procs_.emplace(t.tid, ProcFds{dir.release(), status.release()}).first;
+  }
+  t.proc_dir = it->second.dir;
+  t.status_fd = it->second.status;
+}
+
+void Supervisor::ForgetProc(pid_t tid) {
+  auto it = procs_.find(tid);
+  if (it == procs_.end()) return;
+  ::close(it->second.dir);
+  ::close(it->second.status);
+  procs_.erase(it);
+}
+
+std::string Supervisor::PathOf(int fd) const {
+  if (self_fds_ < 0) return PathOfFd(fd);
+  char leaf[16], buf[kMaxPathBytes + 1];
+  std::snprintf(leaf, sizeof(leaf), "%d", fd);
+  ssize_t n = ::readlinkat(self_fds_, leaf, buf, sizeof(buf) - 1);
+  return n <= 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
+}
+
+void Supervisor::NeedProgram(Call& c) {
+  if (c.program_read) return;
+  c.program = c.target.Executable();
+  c.program_read = true;
 }
 
 Supervisor::Kind Supervisor::KindOf(int nr) const {
@@ -467,15 +530,26 @@ void Supervisor::HandleOne() {
   c.target.tid = static_cast<pid_t>(req->pid);
   auto it = entries_.find(c.nr);
   c.entry = it == entries_.end() ? nullptr : it->second;
+  AttachProc(c.target);
   auto creds = c.target.ReadCredentials();
+  if (!creds.ok() && c.target.status_fd >= 0) {
+    // A cached thread that has died; its id may belong to a new thread now.
+    ForgetProc(c.target.tid);
+    c.target.proc_dir = c.target.status_fd = -1;
+    AttachProc(c.target);
+    creds = c.target.ReadCredentials();
+  }
   if (!creds.ok()) {
     ++stats_.gone;
     Fail(c, EPERM);  // the thread is gone; the answer goes nowhere
     return;
   }
   c.creds = std::move(*creds);
-  c.program = c.target.Executable();
-  switch (KindOf(c.nr)) {
+  const Kind kind = KindOf(c.nr);
+  // Opens read it only when they record (NeedProgram); the other families
+  // are not on the hot path and keep reading it here.
+  if (needs_program_ || kind != Kind::kOpen) NeedProgram(c);
+  switch (kind) {
     case Kind::kOpen:
       return HandleOpen(c);
     case Kind::kPathOp:
@@ -568,7 +642,8 @@ void Supervisor::Record(const Call& c, const Verdict& v, int result) {
   p->set_ppid(c.creds.ppid);
   p->set_uid(c.creds.euid);
   p->set_gid(c.creds.egid);
-  p->set_executable(c.program);
+  // (A call that did not need its program yet: read now, late.)
+  p->set_executable(c.program_read ? c.program : c.target.Executable());
   for (std::string& a : c.target.Argv())
     p->add_argv(std::move(a));
   e.set_syscall(c.name);
@@ -638,10 +713,12 @@ void Supervisor::HandleOpen(Call& c) {
     return Fail(c, base.status().message() == "EBADF" ? EBADF : EACCES);
   }
   Fd base_fd(*base);
-  const std::string base_path = PathOfFd(base_fd.get());
   std::string request = *path;
   // "/proc/self" means the workload, not the agent that resolves the path.
-  std::string lexical = JoinAndNormalize(base_path, request);
+  // (An absolute path is normalized on its own: the base's name, a readlink,
+  // is only needed for a relative one.)
+  std::string lexical =
+      JoinAndNormalize(absolute ? std::string() : PathOfFd(base_fd.get()), request);
   const std::string tgid = std::to_string(c.creds.tgid);
   for (const std::string& self : {std::string("/proc/self"), std::string("/proc/thread-self")}) {
     if (lexical == self || lexical.rfind(self + "/", 0) == 0) {
@@ -707,7 +784,12 @@ void Supervisor::HandleOpen(Call& c) {
     }
     return v;
   };
+  // A call that will be recorded gets its program before it is answered.
+  auto will_record = [&](const Verdict& v) {
+    if (v.decision.action != Action::kAllow) NeedProgram(c);
+  };
   auto finish = [&](Verdict& v, Fd fd) {
+    will_record(v);
     if (RefuseIfDenied(c, v)) return;
     Inject(c, fd.get(), cloexec);
     Record(c, v, 0);
@@ -721,6 +803,8 @@ void Supervisor::HandleOpen(Call& c) {
     long r;
     Fd parent;  // set by the resolver when only the last component is missing
     std::string create_name;
+    std::string real;         // the path of r, once known
+    std::string parent_real;  // the path of parent, once known
     {
       CredentialScope as(c.creds);
       if (!as.ok()) {
@@ -737,9 +821,38 @@ void Supervisor::HandleOpen(Call& c) {
       // (Not when the workload asked for its own RESOLVE_* restrictions: the
       // kernel's answer under them stands.)
       bool again = resolve == 0 && (r == -ELOOP || r == -ENOENT);
-      if (r >= 0 && agents_own(PathOfFd(static_cast<int>(r)))) {
-        ::close(static_cast<int>(r));
-        again = true;
+      if (r >= 0) {
+        real = PathOf(static_cast<int>(r));
+        if (agents_own(real)) {
+          ::close(static_cast<int>(r));
+          real.clear();
+          again = true;
+        }
+      }
+      const std::string last = Basename(request);
+      if (again && r == -ENOENT && attempt == 0 && !last.empty() && last != "." && last != "..") {
+        // Most often the name is simply missing (a create). That ENOENT is
+        // the workload's too when the kernel finds the directory outside
+        // the agent's /proc (nothing /proc/self-like was followed for the
+        // agent: magic links are refused, /proc/self lands in agents_own)
+        // and nothing at all, not even a dangling symlink, has the name in
+        // it. Then the component-by-component walk is not needed. (A name
+        // that appears in between makes the O_EXCL create fail: the next
+        // attempt takes the walk.)
+        Fd dir(static_cast<int>(OpenAt2(base_fd.get(), Dirname(request),
+                                        O_PATH | O_DIRECTORY | O_CLOEXEC, 0, own_resolve)));
+        if (dir.get() >= 0) {
+          std::string dir_real = PathOf(dir.get());
+          if (!dir_real.empty() && !agents_own(dir_real)) {
+            Fd there(::openat(dir.get(), last.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            if (there.get() < 0 && errno == ENOENT) {
+              again = false;
+              parent = std::move(dir);
+              parent_real = std::move(dir_real);
+              create_name = last;
+            }
+          }
+        }
       }
       if (again) {
         auto root = c.target.OpenRoot();
@@ -749,6 +862,7 @@ void Supervisor::HandleOpen(Call& c) {
                                        (flags & O_NOFOLLOW) == 0, c.creds.tgid, c.target.tid);
         if (res.fd >= 0) {
           r = res.fd;
+          real = PathOfFd(res.fd);
         } else {
           r = -res.error;
           parent = Fd(res.parent);
@@ -764,7 +878,6 @@ void Supervisor::HandleOpen(Call& c) {
         if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
         return Fail(c, EEXIST);
       }
-      std::string real = PathOfFd(checked.get());
       if (agents_own(real)) {
         // Resolved through /proc/self to the agent's own files: never.
         log::Warn("refusing an open that resolves to the agent's /proc", {{"path", lexical}});
@@ -772,9 +885,22 @@ void Supervisor::HandleOpen(Call& c) {
       }
       Verdict v = decide(ops, real.empty() ? lexical : real);
       if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+      if (flags & O_PATH) {
+        // An O_PATH descriptor opens nothing, and ADDFD refuses to inject
+        // one (EBADF): decided as a read, the call is then the kernel's
+        // (CONTINUE). A racing thread can at most get an O_PATH descriptor
+        // of another object: no content, and every use of it that reads,
+        // writes or runs it (an open of /proc/self/fd/N, execveat with
+        // AT_EMPTY_PATH, linkat) comes back to the agent (README).
+        will_record(v);
+        Continue(c);
+        Record(c, v, 0);
+        return;
+      }
       struct stat st {};
       if (!nonblock && fstat(checked.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
         // The workload's open would wait for a peer: so does a worker.
+        will_record(v);
         Record(c, v, 0);
         return OpenInWorker(c, checked.release(), flags);
       }
@@ -783,15 +909,19 @@ void Supervisor::HandleOpen(Call& c) {
       {
         CredentialScope as(c.creds);
         if (!as.ok()) return Fail(c, EACCES);
-        std::string self = "/proc/self/fd/" + std::to_string(checked.get());
+        // Through the agent's own /proc/PID/fd (kept open: one lookup).
         // (mode matters for O_TMPFILE, which creates in the checked directory)
-        fd = ::open(self.c_str(),
-                    static_cast<int>(own_flags &
-                                     ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW)),
-                    static_cast<mode_t>(mode));
+        const int reopen_flags = static_cast<int>(
+            own_flags & ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW));
+        char leaf[16];
+        std::snprintf(leaf, sizeof(leaf), "%d", checked.get());
+        fd = self_fds_ >= 0 ? ::openat(self_fds_, leaf, reopen_flags, static_cast<mode_t>(mode))
+                            : ::open(("/proc/self/fd/" + std::string(leaf)).c_str(), reopen_flags,
+                                     static_cast<mode_t>(mode));
         if (fd < 0) fd = -errno;
       }
       if (fd < 0) {
+        will_record(v);
         Fail(c, static_cast<int>(-fd));
         Record(c, v, static_cast<int>(fd));
         return;
@@ -813,7 +943,8 @@ void Supervisor::HandleOpen(Call& c) {
       std::string name = create_name;
       if (name.empty() || name == "." || name == "..") return Fail(c, EISDIR);
       Fd dir_fd = std::move(parent);
-      std::string target = JoinAndNormalize(PathOfFd(dir_fd.get()), name);
+      std::string target =
+          JoinAndNormalize(parent_real.empty() ? PathOfFd(dir_fd.get()) : parent_real, name);
       Verdict v = decide(ops | static_cast<std::uint32_t>(FileOp::kCreate), target);
       if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
       long created;
@@ -832,6 +963,7 @@ void Supervisor::HandleOpen(Call& c) {
     int err = static_cast<int>(-r);
     Verdict v = decide(ops, lexical);
     if (v.decision.action == Action::kDeny && v.decision.enforced) return finish(v, Fd());
+    will_record(v);
     Fail(c, err);
     Record(c, v, -err);
     return;
@@ -978,6 +1110,68 @@ Supervisor::Place Supervisor::Locate(const Call& c, int dirfd_arg, int path_arg,
   return at;
 }
 
+namespace {
+
+// A hard link, a rename or an exchange gives an object a name the policy may
+// not cover: a rule on /secret says nothing about /tmp/alias, and the agent
+// decides opens on the path. So making a new name for an object is refused
+// when any rule (not a default) denies or monitors any operation on it for
+// this program, or, for a directory, on any path the rules name beneath it;
+// the refusal names that rule. A monitor yields when a rule decides this very
+// operation on the object (allow or monitor: e.g. logs rotated by rename
+// under a rule that monitors renames). Hard links to directories do not
+// exist, so only a rename carries a subtree. nullopt: nothing protects it.
+std::optional<Decision> NewNameGuard(const LoadedPolicy& policy, std::string_view program,
+                                     const std::string& path, bool directory, FileOp op) {
+  const policy::CompiledPolicy& p = *policy.compiled;
+  std::optional<Decision> worst;
+  auto consider = [&](const Decision& d) {
+    if (d.rule < 0 || d.action == Action::kAllow) return;
+    if (!worst || Severity(d) > Severity(*worst)) worst = d;
+  };
+  auto check = [&](std::string_view q) {
+    for (FileOp o : {FileOp::kRead, FileOp::kWrite, FileOp::kCreate, FileOp::kDelete,
+                     FileOp::kRename, FileOp::kChmod, FileOp::kExec})
+      consider(p.DecideFile({.op = o, .program = program, .path = q}));
+  };
+  check(path);
+  if (directory) {
+    const std::string under = path == "/" ? path : path + "/";
+    for (const v1::PathEntry& e : policy.table.paths().entries())
+      if (e.path().rfind(under, 0) == 0) check(e.path());
+    for (const v1::GlobEntry& g : policy.table.paths().globs()) {
+      // No concrete path to evaluate: a glob that may match beneath the
+      // directory counts with its rules' own actions (programs not
+      // consulted: fail closed).
+      const std::string& lit = g.literal_prefix();
+      if (!lit.empty() && lit.rfind(under, 0) != 0 && under.rfind(lit + "/", 0) != 0 &&
+          lit != path && lit != "/") {
+        continue;
+      }
+      for (std::uint32_t r : g.rules()) {
+        const v1::Rule& rule = policy.table.rules(static_cast<int>(r));
+        const Action a = rule.action() == v1::ACTION_DENY      ? Action::kDeny
+                         : rule.action() == v1::ACTION_MONITOR ? Action::kMonitor
+                                                               : Action::kAllow;
+        consider({.action = a,
+                  .enforced = !policy.table.permissive(),
+                  .category = Category::kFile,
+                  .rule = static_cast<int>(r),
+                  .rule_id = rule.id()});
+      }
+    }
+  }
+  if (!worst) return std::nullopt;
+  if (worst->action == Action::kMonitor) {
+    Decision self = p.DecideFile({.op = op, .program = program, .path = path});
+    if (self.rule >= 0 && self.action != Action::kDeny) return std::nullopt;
+  }
+  worst->action = Action::kDeny;
+  return worst;
+}
+
+}  // namespace
+
 void Supervisor::HandlePathOp(Call& c) {
   const PathOpSpec& spec = PathOps().at(c.name);
   bool follow = spec.follow;
@@ -1018,6 +1212,21 @@ void Supervisor::HandlePathOp(Call& c) {
       Decision d2 = policy_->compiled->DecideFile(
           {.op = spec.op2, .program = c.program, .path = second->path});
       if (Severity(d2) > Severity(v.decision)) v.decision = d2;
+    }
+    // A new name for a protected object (link, rename's source, and the
+    // object an exchange moves or a rename replaces) is a way around its rules.
+    const bool link = c.name == "link" || c.name == "linkat";
+    if ((link || spec.op == FileOp::kRename) && second) {
+      constexpr std::uint64_t kNoReplace = 1, kExchange = 2;  // RENAME_* (renameat2)
+      const std::uint64_t flags = c.name == "renameat2" ? c.args[4] : 0;
+      const bool moves_second = !link && ((flags & kExchange) || !(flags & kNoReplace));
+      for (Place* at : {&first, moves_second ? &*second : nullptr}) {
+        if (at == nullptr || at->object.get() < 0) continue;
+        struct stat st {};
+        const bool dir = fstat(at->object.get(), &st) == 0 && S_ISDIR(st.st_mode);
+        auto guard = NewNameGuard(*policy_, c.program, at->path, dir, spec.op);
+        if (guard && Severity(*guard) > Severity(v.decision)) v.decision = *guard;
+      }
     }
   }
   if (RefuseIfDenied(c, v)) return;
@@ -1263,6 +1472,22 @@ void Supervisor::HandleOther(Call& c) {
   // very call that was decided.
   Continue(c);
   Record(c, v, 0);
+}
+
+// --- hot swap ---
+
+void Supervisor::ReplacePolicy(std::shared_ptr<const LoadedPolicy> next) {
+  // Everything the constructor derives from the policy, derived again.
+  policy_ = std::move(next);
+  entries_.clear();
+  for (const v1::SyscallEntry& e : policy_->table.syscalls())
+    entries_[e.number()] = &e;
+  policy_id_bytes_.clear();
+  auto uuid = Uuid::Parse(policy_->table.policy_id());
+  if (uuid.ok()) policy_id_bytes_ = uuid->Binary();
+  needs_program_ = false;
+  for (const v1::Rule& r : policy_->table.rules())
+    needs_program_ = needs_program_ || !r.any_program();
 }
 
 }  // namespace portcullis::agent

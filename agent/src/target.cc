@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -68,18 +69,29 @@ StatusOr<std::string> Target::ReadString(std::uint64_t addr, std::size_t max) co
 
 StatusOr<Credentials> Target::ReadCredentials() const {
   // One read of /proc/TID/status (about 1.5 KiB), parsed in place: this runs
-  // for every notification.
-  int fd = ::open(ProcPath(tid, "status").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("the workload thread is gone");
+  // for every notification. With a cached descriptor it is one pread: the
+  // file is generated whole at offset 0 (seq_file), so a read from 0 into a
+  // large enough buffer returns all of it, current as of that read.
   char buf[8192];
   std::size_t len = 0;
-  while (len < sizeof(buf) - 1) {
-    ssize_t n = ::read(fd, buf + len, sizeof(buf) - 1 - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += static_cast<std::size_t>(n);
+  if (status_fd >= 0) {
+    ssize_t n;
+    do {
+      n = ::pread(status_fd, buf, sizeof(buf) - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return NotFoundError("the workload thread is gone");
+    len = static_cast<std::size_t>(n);
+  } else {
+    int fd = ::open(ProcPath(tid, "status").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NotFoundError("the workload thread is gone");
+    while (len < sizeof(buf) - 1) {
+      ssize_t n = ::read(fd, buf + len, sizeof(buf) - 1 - len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      len += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
   }
-  ::close(fd);
   buf[len] = '\0';
   Credentials c;
   int found = 0;
@@ -136,6 +148,11 @@ StatusOr<Credentials> Target::ReadCredentials() const {
 }
 
 std::string Target::Executable() const {
+  if (proc_dir >= 0) {
+    char buf[kMaxPathBytes + 1];
+    ssize_t n = ::readlinkat(proc_dir, "exe", buf, sizeof(buf) - 1);
+    return n <= 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
+  }
   return ReadLink(ProcPath(tid, "exe"));
 }
 
@@ -166,15 +183,28 @@ std::vector<std::string> Target::Argv(std::size_t max_bytes) const {
 }
 
 StatusOr<int> Target::OpenRoot() const {
-  int fd = ::open(ProcPath(tid, "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // Opened for every lookup, never cached: the workload may chroot.
+  int fd = proc_dir >= 0 ? ::openat(proc_dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                         : ::open(ProcPath(tid, "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ReadError(errno, 0);
   return fd;
 }
 
 StatusOr<int> Target::OpenDir(int dirfd) const {
-  std::string path =
-      dirfd == AT_FDCWD ? ProcPath(tid, "cwd") : ProcPath(tid, "fd/") + std::to_string(dirfd);
-  int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  int fd;
+  if (proc_dir >= 0) {
+    char leaf[32];
+    if (dirfd == AT_FDCWD) {
+      std::memcpy(leaf, "cwd", 4);
+    } else {
+      std::snprintf(leaf, sizeof(leaf), "fd/%d", dirfd);
+    }
+    fd = ::openat(proc_dir, leaf, O_PATH | O_CLOEXEC);
+  } else {
+    std::string path =
+        dirfd == AT_FDCWD ? ProcPath(tid, "cwd") : ProcPath(tid, "fd/") + std::to_string(dirfd);
+    fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  }
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT && dirfd != AT_FDCWD) return InvalidArgumentError("EBADF");

@@ -9,7 +9,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 extern char** environ;
@@ -32,7 +35,8 @@ std::string TestProgram(const std::string& n) {
   return std::string(PORTCULLIS_AGENT_TEST_BIN) + "/" + n;
 }
 
-Spawned Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+Spawned Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              bool merge_stderr) {
   std::vector<std::string> all_env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view var = *e;
@@ -54,6 +58,7 @@ Spawned Spawn(const std::vector<std::string>& argv, const std::vector<std::strin
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
+    if (merge_stderr) dup2(fds[1], 2);
     execve(a[0], a.data(), e.data());
     _exit(120);
   }
@@ -115,6 +120,70 @@ RunResult RunProgram(const std::vector<std::string>& argv, const std::vector<std
   close(s.out_fd);
   r.code = WaitExit(s.pid, timeout_ms);
   return r;
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+void AgentTest::SetUp() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  dir_ = std::filesystem::temp_directory_path() /
+         ("agent-" + std::string(info->test_suite_name()) + "-" + std::to_string(getpid()) + "-" +
+          info->name());
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+}
+
+void AgentTest::TearDown() {
+  std::filesystem::remove_all(dir_);
+}
+
+void AgentTest::Write(const std::string& name, const std::string& content) {
+  std::ofstream(dir_ / name) << content;
+}
+
+std::string AgentTest::Policy(const std::string& json) {
+  std::string path = P("policy.json");
+  std::ofstream(path) << json;
+  return path;
+}
+
+RunResult AgentTest::Agent(const std::string& policy, std::vector<std::string> workload,
+                           std::vector<std::string> extra, int timeout_ms) {
+  std::vector<std::string> argv = {AgentBin(),       "--policy",        policy, "--events",
+                                   P("events.json"), "--events-format", "json"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), workload.begin(), workload.end());
+  return RunProgram(argv, {}, timeout_ms);
+}
+
+RaceCounts RunOpenRace(const std::vector<std::string>& prefix, const std::string& allowed,
+                       const std::string& denied, long n, int timeout_ms) {
+  std::vector<std::string> argv = prefix;
+  for (const std::string& a :
+       {TestProgram("workload_probe"), std::string("race"), allowed, denied, std::to_string(n)})
+    argv.push_back(a);
+  RunResult r = RunProgram(argv, {}, timeout_ms);
+  RaceCounts c;
+  c.out = r.out;
+  c.parsed =
+      r.code == 0 && std::sscanf(r.out.c_str(), "allowed=%ld denied=%ld refused=%ld other=%ld",
+                                 &c.allowed, &c.denied, &c.refused, &c.other) == 4;
+  return c;
 }
 
 }  // namespace portcullis::agent::test

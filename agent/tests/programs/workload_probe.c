@@ -4,6 +4,7 @@
  *   workload_probe create PATH          open O_CREAT|O_WRONLY|O_EXCL, write
  *   workload_probe truncate PATH        open O_WRONLY|O_TRUNC
  *   workload_probe nofollow PATH        open O_RDONLY|O_NOFOLLOW
+ *   workload_probe opath PATH           open O_PATH, fstat through it
  *   workload_probe tmpfile DIR          open O_TMPFILE|O_RDWR 0640, print its mode
  *   workload_probe openat2 PATH         openat2 O_CREAT|O_WRONLY 0600 with
  *                                       RESOLVE_NO_SYMLINKS
@@ -52,6 +53,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "probe_util.h"
+
 static char g_path[4096];
 static char g_allowed[4096], g_denied[4096];
 static atomic_int g_stop;
@@ -80,16 +83,7 @@ static void* FifoWriter(void* arg) {
 
 static int OpenAndPrint(const char* path) {
   int fd = open(path, O_RDONLY);
-  if (fd < 0) return errno;
-  char buf[256];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  if (n < 0) return errno;
-  buf[n] = 0;
-  char* nl = strchr(buf, '\n');
-  if (nl) *nl = 0;
-  printf("%s\n", buf);
-  close(fd);
-  return 0;
+  return fd < 0 ? errno : PrintFirstLine(fd);
 }
 
 static struct sockaddr_in Loopback(int port) {
@@ -109,6 +103,14 @@ int main(int argc, char** argv) {
     int fd = open(argv[2], O_CREAT | O_WRONLY | O_EXCL, 0644);
     if (fd < 0) return errno;
     if (write(fd, "created\n", 8) != 8) return errno;
+    close(fd);
+    return 0;
+  }
+  if (strcmp(mode, "opath") == 0 && argc > 2) {
+    int fd = open(argv[2], O_PATH);
+    if (fd < 0) return errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return 100;
     close(fd);
     return 0;
   }

@@ -73,6 +73,11 @@ class Init {
   // Also waits for `fd` in Run and calls `on_readable` when it is; dropped
   // when it hangs up.
   void Watch(int fd, std::function<void()> on_readable);
+  // Run calls `hook` with every signal it receives other than SIGCHLD (and
+  // the sender's pid, ssi_pid: 0 from outside the PID namespace), on Run's
+  // thread, between two calls of the Watch callback; the signal is forwarded
+  // to the workload unless the hook returns true (consumed).
+  void OnSignal(std::function<bool(int sig, pid_t sender)> hook) { on_signal_ = std::move(hook); }
 
   pid_t workload_pid() const { return workload_pid_; }
   // The seccomp listener of the workload's filter (owned by Init), -1 if none.
@@ -93,6 +98,7 @@ class Init {
   Handoff* handoff_ = nullptr;  // a MAP_SHARED page the child writes to
   int watch_fd_ = -1;
   std::function<void()> on_watch_;
+  std::function<bool(int, pid_t)> on_signal_;
   int exec_error_fd_ = -1;  // read end of the CLOEXEC pipe the child reports exec errors on
   pid_t workload_pid_ = -1;
   std::optional<int> workload_status_;

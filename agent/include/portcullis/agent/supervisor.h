@@ -65,11 +65,19 @@ class Supervisor {
   // `listener` is owned by the caller and outlives the supervisor.
   Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy, EventRing* ring,
              SupervisorOptions options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
 
   // Receives one notification and answers it. Never blocks on anything but
   // the workload's own file system operations.
   void HandleOne();
   const SupervisorStats& stats() const { return stats_; }
+  // Decides every later notification under `next` (hot swap, SIGHUP). Called
+  // on HandleOne's thread, between two notifications, so each decision is
+  // made entirely under one table. The caller has checked that the running
+  // filter can enforce `next` (policy_swap.h).
+  void ReplacePolicy(std::shared_ptr<const LoadedPolicy> next);
 
  private:
   struct Call;
@@ -78,6 +86,15 @@ class Supervisor {
   struct Place;
 
   Kind KindOf(int nr) const;
+  // Sets t.proc_dir and t.status_fd from procs_ (opening them on a miss).
+  void AttachProc(Target& t);
+  void ForgetProc(pid_t tid);
+  // Reads the program (/proc/TID/exe) if the call does not have it yet: an
+  // event is about to be recorded. Before the answer, while the thread is
+  // still held in its syscall.
+  void NeedProgram(Call& c);
+  // PathOfFd through self_fds_ (one lookup instead of /proc/self/fd/N).
+  std::string PathOf(int fd) const;
   void HandleOpen(Call& c);
   void HandlePathOp(Call& c);
   Place Locate(const Call& c, int dirfd_arg, int path_arg, bool follow, bool empty_path_ok);
@@ -109,6 +126,19 @@ class Supervisor {
   std::unordered_map<int, const v1::SyscallEntry*> entries_;
   std::string policy_id_bytes_;
   pid_t self_pid_ = 0;
+  // Per workload thread, descriptors of /proc/TID and /proc/TID/status
+  // (Target::proc_dir, status_fd): a notification costs one pread of the
+  // status instead of a path walk, open, two reads and a close. Bounded
+  // (cleared when full); an entry whose thread is gone fails and is replaced.
+  struct ProcFds {
+    int dir = -1;
+    int status = -1;
+  };
+  std::unordered_map<pid_t, ProcFds> procs_;
+  // The program is read for every notification only when a rule names
+  // programs; otherwise only for calls that are recorded (NeedProgram).
+  bool needs_program_ = true;
+  int self_fds_ = -1;  // O_PATH of the agent's own /proc/PID/fd
   SupervisorStats stats_;
 };
 

@@ -42,6 +42,13 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 
 struct Target {
   pid_t tid = 0;
+  // Optional, borrowed (the supervisor keeps them per thread): O_PATH of the
+  // thread's /proc/TID directory and a read descriptor of /proc/TID/status,
+  // or -1 to open them by name. Both stay bound to the thread they were
+  // opened for (its struct pid): once it has died they fail (ESRCH/ENOENT),
+  // even if its id has been reused, so they never show another thread.
+  int proc_dir = -1;
+  int status_fd = -1;
 
   // Bytes at `addr`; PermissionDenied when the agent may not read the
   // workload (different user and no CAP_SYS_PTRACE), InvalidArgument (EFAULT)
@@ -49,6 +56,7 @@ struct Target {
   Status Read(std::uint64_t addr, void* out, std::size_t size) const;
   // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
   StatusOr<std::string> ReadString(std::uint64_t addr, std::size_t max = kMaxPathBytes) const;
+  // From status_fd (pread) when set. NotFound when the thread is gone.
   StatusOr<Credentials> ReadCredentials() const;
   // /proc/TID/exe: the executable at the time of the call.
   std::string Executable() const;
