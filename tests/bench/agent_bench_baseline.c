@@ -1,0 +1,193 @@
+/* The baselines of tests/bench/agent_bench.sh: the smallest seccomp
+ * user-notification supervisors that do what the agent's open path must do,
+ * so the agent's cost can be read as a ratio to them.
+ *
+ *   agent_bench_baseline continue -- PROGRAM [ARGS...]
+ *   agent_bench_baseline addfd -- PROGRAM [ARGS...]
+ *
+ * Runs PROGRAM as a child under a filter that sends open, openat, openat2 and
+ * creat to this process (SECCOMP_RET_USER_NOTIF; every other syscall is
+ * allowed; a foreign architecture is killed) and answers each notification:
+ *   continue: receive, read the path with process_vm_readv (never across a
+ *             page boundary), SECCOMP_IOCTL_NOTIF_ID_VALID, answer
+ *             SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel then opens);
+ *   addfd:    the same, then open the path itself (same root and cwd as the
+ *             child; no credentials switch, no policy) and answer with
+ *             SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND.
+ * Exits with the child's status. The listener comes back over a socketpair
+ * (SCM_RIGHTS; sendmsg is not intercepted by this filter).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096
+
+static pid_t g_child;
+
+static int InstallFilter(void) {
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 4, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_creat, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+  };
+  struct sock_fprog prog = {sizeof(code) / sizeof(code[0]), code};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                      &prog);
+}
+
+static int SendFd(int sock, int fd) {
+  char data = 'L';
+  struct iovec iov = {&data, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof(u));
+  struct msghdr m = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int RecvFd(int sock) {
+  char data;
+  struct iovec iov = {&data, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr m = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+  if (recvmsg(sock, &m, 0) != 1) return -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+/* The NUL-terminated string at addr in pid's memory, one page at a time. */
+static int ReadPath(pid_t pid, uint64_t addr, char* out, size_t max) {
+  size_t len = 0;
+  while (len < max) {
+    size_t chunk = PAGE - (addr % PAGE);
+    if (chunk > max - len) chunk = max - len;
+    struct iovec local = {out + len, chunk};
+    struct iovec remote = {(void*)addr, chunk};
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n <= 0) return -EFAULT;
+    if (memchr(out + len, 0, (size_t)n) != NULL) return 0;
+    len += (size_t)n;
+    addr += (uint64_t)n;
+  }
+  return -ENAMETOOLONG;
+}
+
+static void* Waiter(void* arg) {
+  (void)arg;
+  int status = 0;
+  while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4 || strcmp(argv[2], "--") != 0 ||
+      (strcmp(argv[1], "continue") != 0 && strcmp(argv[1], "addfd") != 0)) {
+    fprintf(stderr, "usage: %s continue|addfd -- PROGRAM [ARGS...]\n", argv[0]);
+    return 2;
+  }
+  const int addfd = strcmp(argv[1], "addfd") == 0;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return 1;
+  g_child = fork();
+  if (g_child < 0) return 1;
+  if (g_child == 0) {
+    close(sv[0]);
+    int listener = InstallFilter();
+    if (listener < 0 || SendFd(sv[1], listener) != 0) _exit(126);
+    close(listener);
+    close(sv[1]);
+    execv(argv[3], argv + 3);
+    _exit(127);
+  }
+  close(sv[1]);
+  int listener = RecvFd(sv[0]);
+  close(sv[0]);
+  if (listener < 0) {
+    fprintf(stderr, "agent_bench_baseline: no listener\n");
+    return 1;
+  }
+  pthread_t waiter;
+  if (pthread_create(&waiter, NULL, Waiter, NULL) != 0) return 1;
+
+  struct seccomp_notif_sizes sizes;
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return 1;
+  size_t req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif)
+                        ? sizes.seccomp_notif
+                        : sizeof(struct seccomp_notif);
+  struct seccomp_notif* req = calloc(1, req_size);
+  static char path[PAGE + 1];
+  for (;;) {
+    memset(req, 0, req_size);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) continue; /* EINTR, ENOENT */
+    struct seccomp_notif_resp resp = {.id = req->id};
+    int nr = req->data.nr;
+    uint64_t path_arg = nr == SYS_open || nr == SYS_creat ? req->data.args[0] : req->data.args[1];
+    int err = ReadPath(req->pid, path_arg, path, PAGE);
+    uint64_t id = req->id;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) continue; /* gone */
+    if (err != 0) {
+      resp.error = err;
+    } else if (!addfd || nr != SYS_openat || (int)req->data.args[0] != AT_FDCWD) {
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+      int flags = (int)req->data.args[2];
+      int fd = open(path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)req->data.args[3]);
+      if (fd < 0) {
+        resp.error = -errno;
+      } else {
+        struct seccomp_notif_addfd add = {.id = req->id,
+                                          .flags = SECCOMP_ADDFD_FLAG_SEND,
+                                          .srcfd = (uint32_t)fd,
+                                          .newfd_flags = (uint32_t)(flags & O_CLOEXEC)};
+        int r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+        close(fd);
+        if (r >= 0 || errno == ENOENT) continue; /* answered (or the caller is gone) */
+        resp.error = -EIO;
+      }
+    }
+    ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  }
+}
