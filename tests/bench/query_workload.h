@@ -161,7 +161,10 @@ inline std::vector<WorkloadQuery> WorkloadQueries() {
        .selective = true,
        .indexes = {"events_tenant_file_path"},
        .column = "file_path",
-       .hand_sql = listing + "file_path ~>=~ '/etc/ssh/' AND file_path ~<~ '/etc/ssh0'" + newest},
+       .hand_sql = listing +
+                   "file_path ~>=~ '/etc/ssh/' AND file_path ~<~ '/etc/ssh0' AND file_path LIKE "
+                   "'/etc/ssh/%'" +
+                   newest},
       {.name = "selective count by",
        .qql = "process.name:nc | count by container.id",
        .days = 10,
