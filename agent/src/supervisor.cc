@@ -419,19 +419,29 @@ Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy,
     Fatal(std::string("SECCOMP_GET_NOTIF_SIZES: ") + std::strerror(errno));
   }
   request_.resize(std::max<std::size_t>(sizes_.seccomp_notif, sizeof(seccomp_notif)));
-  for (const v1::SyscallEntry& e : policy_->table.syscalls())
+  DerivePolicyState();
+  self_pid_ = getpid();
+  self_proc_ = "/proc/" + std::to_string(self_pid_);
+  CredentialScope::Agent();  // read before any switch
+  self_fds_ = ::open((self_proc_ + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+void Supervisor::DerivePolicyState() {
+  entries_.clear();
+  for (const v1::SyscallEntry& e : policy_->table.syscalls()) {
     entries_[e.number()] = &e;
+    // libseccomp's name for the number (not the table's text, which only
+    // the number is checked against), looked up once, not per notification.
+    if (names_.count(e.number()) == 0) names_[e.number()] = policy::SyscallName(e.number());
+  }
+  policy_id_bytes_.clear();
   auto uuid = Uuid::Parse(policy_->table.policy_id());
   if (uuid.ok()) policy_id_bytes_ = uuid->Binary();
-  self_pid_ = getpid();
-  CredentialScope::Agent();  // read before any switch
   // Only rules that name programs consult the program (the evaluator's
   // any_program): without them it is read for recorded calls only.
   needs_program_ = false;
   for (const v1::Rule& r : policy_->table.rules())
     needs_program_ = needs_program_ || !r.any_program();
-  self_fds_ = ::open(("/proc/" + std::to_string(self_pid_) + "/fd").c_str(),
-                     O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 Supervisor::~Supervisor() {
@@ -519,7 +529,6 @@ void Supervisor::HandleOne() {
   Call c;
   c.id = req->id;
   c.nr = req->data.nr;
-  c.name = policy::SyscallName(c.nr);
   // Arguments the kernel reads as 32-bit are decided as the kernel sees them
   // (as the filter does): high garbage must not dodge an application rule.
   const std::uint32_t narrow = Int32Arguments(c.nr);
@@ -530,6 +539,8 @@ void Supervisor::HandleOne() {
   c.target.tid = static_cast<pid_t>(req->pid);
   auto it = entries_.find(c.nr);
   c.entry = it == entries_.end() ? nullptr : it->second;
+  auto name = names_.find(c.nr);
+  c.name = name != names_.end() ? name->second : policy::SyscallName(c.nr);
   AttachProc(c.target);
   auto creds = c.target.ReadCredentials();
   if (!creds.ok() && c.target.status_fd >= 0) {
@@ -795,9 +806,9 @@ void Supervisor::HandleOpen(Call& c) {
     Record(c, v, 0);
   };
 
-  const std::string agent_proc = "/proc/" + std::to_string(self_pid_);
   auto agents_own = [&](const std::string& real) {
-    return real == agent_proc || real.rfind(agent_proc + "/", 0) == 0;
+    return real.compare(0, self_proc_.size(), self_proc_) == 0 &&
+           (real.size() == self_proc_.size() || real[self_proc_.size()] == '/');
   };
   for (int attempt = 0; attempt < 4; ++attempt) {
     long r;
@@ -1477,17 +1488,8 @@ void Supervisor::HandleOther(Call& c) {
 // --- hot swap ---
 
 void Supervisor::ReplacePolicy(std::shared_ptr<const LoadedPolicy> next) {
-  // Everything the constructor derives from the policy, derived again.
   policy_ = std::move(next);
-  entries_.clear();
-  for (const v1::SyscallEntry& e : policy_->table.syscalls())
-    entries_[e.number()] = &e;
-  policy_id_bytes_.clear();
-  auto uuid = Uuid::Parse(policy_->table.policy_id());
-  if (uuid.ok()) policy_id_bytes_ = uuid->Binary();
-  needs_program_ = false;
-  for (const v1::Rule& r : policy_->table.rules())
-    needs_program_ = needs_program_ || !r.any_program();
+  DerivePolicyState();
 }
 
 }  // namespace portcullis::agent

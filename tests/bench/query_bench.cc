@@ -233,35 +233,30 @@ int Run(const Flags& f) {
     Timings t;
     std::optional<query::ResultSet> first_qql, first_hand;
     Status failed = OkStatus();
+    // Runs `sql` through the reader, timed from t0; keeps the first result.
+    auto run = [&](const qql::SqlQuery& sql, Clock::time_point t0,
+                   std::optional<query::ResultSet>& first) -> std::optional<double> {
+      StatusOr<query::ResultSet> rs = reader.Run(tenant, sql);
+      if (!rs.ok()) {
+        failed = rs.status();
+        return std::nullopt;
+      }
+      const double ms = Seconds(Clock::now() - t0) * 1000;
+      if (!first) first = std::move(*rs);
+      return ms;
+    };
     auto run_qql = [&]() -> std::optional<double> {
-      const Clock::time_point t0 = Clock::now();
+      const Clock::time_point t0 = Clock::now();  // the compile is timed too
       StatusOr<qql::SqlQuery> compiled = qql::Compile(q.qql, options);
       if (!compiled.ok()) {
         failed = compiled.status();
         return std::nullopt;
       }
-      StatusOr<query::ResultSet> rs = reader.Run(tenant, *compiled);
-      if (!rs.ok()) {
-        failed = rs.status();
-        return std::nullopt;
-      }
-      const double ms = Seconds(Clock::now() - t0) * 1000;
-      if (!first_qql) first_qql = std::move(*rs);
-      return ms;
+      return run(*compiled, t0, first_qql);
     };
-    auto run_hand = [&]() -> std::optional<double> {
-      // The hand-written statement through the same reader: same
-      // transaction, same tenant setting, same result conversion.
-      const Clock::time_point t0 = Clock::now();
-      StatusOr<query::ResultSet> rs = reader.Run(tenant, hand);
-      if (!rs.ok()) {
-        failed = rs.status();
-        return std::nullopt;
-      }
-      const double ms = Seconds(Clock::now() - t0) * 1000;
-      if (!first_hand) first_hand = std::move(*rs);
-      return ms;
-    };
+    // The hand-written statement through the same reader: same transaction,
+    // same tenant setting, same result conversion.
+    auto run_hand = [&] { return run(hand, Clock::now(), first_hand); };
     for (int i = 0; i < f.warmup + f.iterations && failed.ok(); ++i) {
       std::optional<double> a, b;
       if (i % 2 == 0) {

@@ -81,6 +81,15 @@ static void* FifoWriter(void* arg) {
   return NULL;
 }
 
+/* Points g_path at ALLOWED and starts a thread that keeps flipping it
+ * between ALLOWED and DENIED (the races). */
+static int StartFlipper(const char* allowed, const char* denied, pthread_t* t) {
+  snprintf(g_allowed, sizeof(g_allowed), "%s", allowed);
+  snprintf(g_denied, sizeof(g_denied), "%s", denied);
+  snprintf(g_path, sizeof(g_path), "%s", allowed);
+  return pthread_create(t, NULL, Flipper, NULL);
+}
+
 static int OpenAndPrint(const char* path) {
   int fd = open(path, O_RDONLY);
   return fd < 0 ? errno : PrintFirstLine(fd);
@@ -224,12 +233,9 @@ int main(int argc, char** argv) {
     return truncate(argv[2], atol(argv[3])) == 0 ? 0 : errno;
   }
   if (strcmp(mode, "unlinkrace") == 0 && argc > 4) {
-    snprintf(g_allowed, sizeof(g_allowed), "%s", argv[2]);
-    snprintf(g_denied, sizeof(g_denied), "%s", argv[3]);
-    snprintf(g_path, sizeof(g_path), "%s", argv[2]);
-    long n = atol(argv[4]);
     pthread_t t;
-    if (pthread_create(&t, NULL, Flipper, NULL) != 0) return 248;
+    if (StartFlipper(argv[2], argv[3], &t) != 0) return 248;
+    long n = atol(argv[4]);
     for (long i = 0; i < n; ++i) {
       int fd = open(g_allowed, O_CREAT | O_WRONLY, 0644);
       if (fd >= 0) close(fd);
@@ -250,12 +256,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(mode, "race") == 0 && argc > 4) {
-    snprintf(g_allowed, sizeof(g_allowed), "%s", argv[2]);
-    snprintf(g_denied, sizeof(g_denied), "%s", argv[3]);
-    snprintf(g_path, sizeof(g_path), "%s", argv[2]);
-    long n = atol(argv[4]);
     pthread_t t;
-    if (pthread_create(&t, NULL, Flipper, NULL) != 0) return 248;
+    if (StartFlipper(argv[2], argv[3], &t) != 0) return 248;
+    long n = atol(argv[4]);
     long allowed = 0, denied = 0, refused = 0, other = 0;
     for (long i = 0; i < n; ++i) {
       int fd = open(g_path, O_RDONLY);

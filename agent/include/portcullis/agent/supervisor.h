@@ -116,6 +116,9 @@ class Supervisor {
   // An enforced deny: answers the call with its errno, counts and records it,
   // and returns true. False for anything else (nothing done).
   bool RefuseIfDenied(const Call& c, const Verdict& v);
+  // entries_, policy_id_bytes_ and needs_program_ from policy_ (construction,
+  // and each accepted reload).
+  void DerivePolicyState();
 
   int listener_;
   std::shared_ptr<const LoadedPolicy> policy_;
@@ -126,6 +129,8 @@ class Supervisor {
   std::unordered_map<int, const v1::SyscallEntry*> entries_;
   std::string policy_id_bytes_;
   pid_t self_pid_ = 0;
+  std::string self_proc_;                       // "/proc/<self_pid_>"
+  std::unordered_map<int, std::string> names_;  // syscall names by number
   // Per workload thread, descriptors of /proc/TID and /proc/TID/status
   // (Target::proc_dir, status_fd): a notification costs one pread of the
   // status instead of a path walk, open, two reads and a close. Bounded
