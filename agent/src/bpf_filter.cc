@@ -2,6 +2,7 @@
 
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ using Handling = v1::SyscallEntry::Handling;
 constexpr std::uint32_t kX32SyscallBit = 0x40000000;
 constexpr std::uint32_t kNrOffset = offsetof(seccomp_data, nr);
 constexpr std::uint32_t kArchOffset = offsetof(seccomp_data, arch);
+// clone flags that give the child another mount or user namespace.
+constexpr std::uint32_t kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWUSER;
 
 std::uint32_t ArgLow(std::uint32_t i) {
   return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * i);  // little-endian
@@ -116,7 +119,11 @@ class Assembler {
 struct Entry {
   int nr = -1;
   Handling handling = v1::SyscallEntry::HANDLING_UNSPECIFIED;
-  const v1::SyscallEntry* source = nullptr;
+  const v1::SyscallEntry* source = nullptr;  // null: added for the agent itself
+  int deny_errno = 0;                        // KERNEL_DENY
+  // Not 0 (KERNEL_ARGS): USER_NOTIF when the low half of argument 0 has any
+  // of these bits, else the table's argument rules (ALLOW without a source).
+  std::uint32_t notify_if_arg0 = 0;
 };
 
 class Generator {
@@ -131,9 +138,17 @@ class Generator {
         return InvalidArgumentError("syscall number out of range: " + std::to_string(s.number()));
       }
       PORTCULLIS_ASSIGN_OR_RETURN(Handling h, EffectiveHandling(s));
-      if (h == v1::SyscallEntry::AGENT) notified.push_back(s.number());
-      if (h != v1::SyscallEntry::KERNEL_ALLOW) entries.push_back({s.number(), h, &s});
+      if (h != v1::SyscallEntry::KERNEL_ALLOW) {
+        entries.push_back(
+            {.nr = s.number(), .handling = h, .source = &s, .deny_errno = s.deny_errno()});
+      }
     }
+    if (std::any_of(entries.begin(), entries.end(),
+                    [](const Entry& e) { return e.handling == v1::SyscallEntry::AGENT; })) {
+      WatchWorkloadState(entries);
+    }
+    for (const Entry& e : entries)
+      if (e.handling == v1::SyscallEntry::AGENT) notified.push_back(e.nr);
     std::sort(entries.begin(), entries.end(),
               [](const Entry& a, const Entry& b) { return a.nr < b.nr; });
     for (std::size_t i = 1; i < entries.size(); ++i) {
@@ -160,7 +175,7 @@ class Generator {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       switch (entries[i].handling) {
         case v1::SyscallEntry::KERNEL_DENY:
-          bodies[i] = ErrnoLabel(entries[i].source->deny_errno());
+          bodies[i] = ErrnoLabel(entries[i].deny_errno);
           break;
         case v1::SyscallEntry::AGENT:
           bodies[i] = notify_;
@@ -174,6 +189,19 @@ class Generator {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].handling != v1::SyscallEntry::KERNEL_ARGS) continue;
       a_.Bind(bodies[i]);
+      if (entries[i].notify_if_arg0 != 0) {
+        // Those bits go to the agent (which decides the table's rules, if
+        // any, itself); the rest to the table's rules, or ALLOW.
+        int hit = a_.NewLabel(), rules = a_.NewLabel();
+        a_.Load(ArgLow(0));
+        a_.And(entries[i].notify_if_arg0);
+        a_.Jeq(0, Assembler::Next(), a_.To(hit));
+        a_.Ja(entries[i].source == nullptr ? allow_ : rules);  // (JA: the returns are far)
+        a_.Bind(hit);
+        a_.Ja(notify_);
+        if (entries[i].source == nullptr) continue;
+        a_.Bind(rules);
+      }
       PORTCULLIS_RETURN_IF_ERROR(ArgumentRules(*entries[i].source));
     }
     // Shared returns.
@@ -228,6 +256,43 @@ class Generator {
       }
       default:
         return InvalidArgumentError("unknown handling for syscall " + s.name());
+    }
+  }
+
+  // The supervisor takes the workload's supplementary groups, umask and root
+  // to be the agent's own until a syscall that can change them is seen (see
+  // WorkloadStateSyscalls): such a syscall must reach it. A kernel deny stays
+  // (the change never happens); anything else goes to the agent, which
+  // decides the table's rules on it and notes the change. clone only with a
+  // namespace flag (argument 0), ahead of its own rules; clone3, whose flags
+  // the filter cannot read, fails with ENOSYS unless the table says
+  // otherwise (the C libraries then fall back to clone).
+  void WatchWorkloadState(std::vector<Entry>& entries) const {
+    const int clone = policy::SyscallNumber("clone");
+    const int clone3 = policy::SyscallNumber("clone3");
+    for (int nr : WorkloadStateSyscalls()) {
+      auto it =
+          std::find_if(entries.begin(), entries.end(), [nr](const Entry& e) { return e.nr == nr; });
+      if (it == entries.end()) {
+        if (nr == clone) {
+          entries.push_back({.nr = nr,
+                             .handling = v1::SyscallEntry::KERNEL_ARGS,
+                             .notify_if_arg0 = kNamespaceCloneFlags});
+        } else if (nr == clone3) {
+          entries.push_back(
+              {.nr = nr, .handling = v1::SyscallEntry::KERNEL_DENY, .deny_errno = ENOSYS});
+        } else {
+          entries.push_back({.nr = nr, .handling = v1::SyscallEntry::AGENT});
+        }
+      } else if (it->handling == v1::SyscallEntry::KERNEL_ARGS) {
+        // clone's own rules (deny-namespaces, ...) stay in the kernel for
+        // every clone without a namespace flag: threads and forks.
+        if (nr == clone) {
+          it->notify_if_arg0 = kNamespaceCloneFlags;
+        } else {
+          it->handling = v1::SyscallEntry::AGENT;
+        }
+      }
     }
   }
 
@@ -380,6 +445,18 @@ StatusOr<FilterProgram> BuildFilter(const v1::RuleTable& table) {
     return InvalidArgumentError("unknown rule table format " + std::to_string(table.format()));
   }
   return Generator(table).Build();
+}
+
+const std::vector<int>& WorkloadStateSyscalls() {
+  static const std::vector<int> kSyscalls = [] {
+    std::vector<int> v;
+    for (const char* n :
+         {"setgroups", "umask", "chroot", "pivot_root", "unshare", "setns", "clone", "clone3"}) {
+      v.push_back(policy::SyscallNumber(n));
+    }
+    return v;
+  }();
+  return kSyscalls;
 }
 
 int InstallFilter(const FilterProgram& program, unsigned int flags) {

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,7 +35,7 @@ using policy::Category;
 using policy::Decision;
 using policy::FileOp;
 
-enum class Supervisor::Kind { kOpen, kPathOp, kExec, kNetwork, kOther };
+enum class Supervisor::Kind { kOpen, kPathOp, kExec, kNetwork, kState, kOther };
 
 struct Supervisor::Call {
   std::uint64_t id = 0;
@@ -158,6 +159,25 @@ class Fd {
   }
 
  private:
+  int fd_ = -1;
+};
+
+// A directory descriptor, owned, or borrowed from the supervisor (its own
+// root, kept open while it is the workload's too: no dup, no close).
+class DirFd {
+ public:
+  void Own(int fd) {
+    owned_ = Fd(fd);
+    fd_ = fd;
+  }
+  void Borrow(int fd) {
+    owned_ = Fd();
+    fd_ = fd;
+  }
+  int get() const { return fd_; }
+
+ private:
+  Fd owned_;
   int fd_ = -1;
 };
 
@@ -424,6 +444,17 @@ Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy,
   self_proc_ = "/proc/" + std::to_string(self_pid_);
   CredentialScope::Agent();  // read before any switch
   self_fds_ = ::open((self_proc_ + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // The workload's root, until it may have changed (HandleState).
+  root_fd_ = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // Since Linux 6.6: a notification wakes this thread on the workload
+  // thread's CPU, and the answer wakes the workload on ours, instead of
+  // waking an idle CPU each way (tests/bench/README.md, "agent_bench.sh").
+  // Older kernels refuse the flag; everything works without it.
+  constexpr unsigned long kNotifSetFlags = _IOW('!', 4, std::uint64_t);
+  constexpr std::uint64_t kSyncWakeUp = 1;
+  if (ioctl(listener_, kNotifSetFlags, kSyncWakeUp) != 0) {
+    log::Debug("no synchronous wake-ups on the listener", {{"error", std::strerror(errno)}});
+  }
 }
 
 void Supervisor::DerivePolicyState() {
@@ -445,11 +476,15 @@ void Supervisor::DerivePolicyState() {
 }
 
 Supervisor::~Supervisor() {
-  for (auto& [tid, fds] : procs_) {
-    ::close(fds.dir);
-    ::close(fds.status);
-  }
+  for (auto& [tid, fds] : procs_)
+    fds.Close();
   if (self_fds_ >= 0) ::close(self_fds_);
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+void Supervisor::ProcFds::Close() {
+  for (int fd : {dir, status, pidfd})
+    if (fd >= 0) ::close(fd);
 }
 
 void Supervisor::AttachProc(Target& t) {
@@ -458,10 +493,8 @@ void Supervisor::AttachProc(Target& t) {
     // Threads that exited leave their entries behind: start over when full.
     constexpr std::size_t kMaxCachedThreads = 128;
     if (procs_.size() >= kMaxCachedThreads) {
-      for (auto& [tid, fds] : procs_) {
-        ::close(fds.dir);
-        ::close(fds.status);
-      }
+      for (auto& [tid, fds] : procs_)
+        fds.Close();
       procs_.clear();
     }
     char path[32];
@@ -470,17 +503,20 @@ void Supervisor::AttachProc(Target& t) {
     if (dir.get() < 0) return;
     Fd status(::openat(dir.get(), "status", O_RDONLY | O_CLOEXEC));
     if (status.get() < 0) return;
-    it = procs_.emplace(t.tid, ProcFds{dir.release(), status.release()}).first;
+    // PIDFD_THREAD (O_EXCL, Linux 6.9): a pidfd of the thread itself. -1 on
+    // older kernels: the credentials then come from the status file.
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, t.tid, O_EXCL));
+    it = procs_.emplace(t.tid, ProcFds{dir.release(), status.release(), pidfd}).first;
   }
   t.proc_dir = it->second.dir;
   t.status_fd = it->second.status;
+  t.pidfd = it->second.pidfd;
 }
 
 void Supervisor::ForgetProc(pid_t tid) {
   auto it = procs_.find(tid);
   if (it == procs_.end()) return;
-  ::close(it->second.dir);
-  ::close(it->second.status);
+  it->second.Close();
   procs_.erase(it);
 }
 
@@ -509,6 +545,8 @@ Supervisor::Kind Supervisor::KindOf(int nr) const {
       m[policy::SyscallNumber(n)] = Kind::kExec;
     for (const char* n : {"connect", "bind", "sendto", "sendmsg", "accept", "accept4", "listen"})
       m[policy::SyscallNumber(n)] = Kind::kNetwork;
+    for (int state_nr : WorkloadStateSyscalls())
+      m[state_nr] = Kind::kState;
     return m;
   }();
   auto it = kKinds.find(nr);
@@ -542,13 +580,14 @@ void Supervisor::HandleOne() {
   auto name = names_.find(c.nr);
   c.name = name != names_.end() ? name->second : policy::SyscallName(c.nr);
   AttachProc(c.target);
-  auto creds = c.target.ReadCredentials();
+  c.target.known_root = root_changed_ ? -1 : root_fd_;
+  auto creds = ReadCredentials(c);
   if (!creds.ok() && c.target.status_fd >= 0) {
     // A cached thread that has died; its id may belong to a new thread now.
     ForgetProc(c.target.tid);
-    c.target.proc_dir = c.target.status_fd = -1;
+    c.target.proc_dir = c.target.status_fd = c.target.pidfd = -1;
     AttachProc(c.target);
-    creds = c.target.ReadCredentials();
+    creds = ReadCredentials(c);
   }
   if (!creds.ok()) {
     ++stats_.gone;
@@ -569,9 +608,85 @@ void Supervisor::HandleOne() {
       return HandleExec(c);
     case Kind::kNetwork:
       return HandleNetwork(c);
+    case Kind::kState:
+      return HandleState(c);
     case Kind::kOther:
       return HandleOther(c);
   }
+}
+
+namespace {
+
+// Whether `c` may create a file, so that the workload's umask applies.
+bool MayCreate(int nr, const std::array<std::uint64_t, 6>& args) {
+  static const int kOpen = policy::SyscallNumber("open"), kOpenat = policy::SyscallNumber("openat"),
+                   kOpenat2 = policy::SyscallNumber("openat2");
+  static const std::unordered_map<int, bool> kCreates = [] {
+    std::unordered_map<int, bool> m;
+    for (const char* n : {"creat", "mkdir", "mkdirat", "mknod", "mknodat"})
+      m[policy::SyscallNumber(n)] = true;
+    return m;
+  }();
+  constexpr std::uint64_t kCreateFlags = O_CREAT | __O_TMPFILE;
+  if (nr == kOpen) return (args[1] & kCreateFlags) != 0;
+  if (nr == kOpenat) return (args[2] & kCreateFlags) != 0;
+  if (nr == kOpenat2) return true;  // (the flags are behind a pointer)
+  return kCreates.count(nr) != 0;
+}
+
+}  // namespace
+
+StatusOr<Credentials> Supervisor::ReadCredentials(const Call& c) const {
+  // The status file is the only source of the supplementary groups and the
+  // umask; both are the agent's own until a syscall that can change them has
+  // been seen (the filter sends each to the agent: HandleState), and the
+  // umask only matters to a call that may create.
+  if (!groups_changed_ && !(umask_changed_ && MayCreate(c.nr, c.args))) {
+    auto id = c.target.ReadIdentity();
+    if (id.ok()) {
+      const CredentialScope::Own& own = CredentialScope::Agent();
+      id->groups = own.groups;
+      id->umask = own.umask;
+      return id;
+    }
+    if (id.status().code() == StatusCode::kNotFound) return id.status();
+  }
+  return c.target.ReadCredentials();
+}
+
+void Supervisor::HandleState(Call& c) {
+  // Noted before the call is let through: every notification answered
+  // after this one reads what the call may change (a call of another thread
+  // answered earlier ran before this one, with the old values).
+  static const int kSetgroups = policy::SyscallNumber("setgroups"),
+                   kUmask = policy::SyscallNumber("umask"),
+                   kChroot = policy::SyscallNumber("chroot"),
+                   kPivotRoot = policy::SyscallNumber("pivot_root"),
+                   kClone = policy::SyscallNumber("clone");
+  bool groups = false, umask = false, root = false;
+  if (c.nr == kSetgroups) {
+    groups = true;
+  } else if (c.nr == kUmask) {
+    umask = true;
+  } else if (c.nr == kChroot || c.nr == kPivotRoot) {
+    root = true;
+  } else if (c.nr == kClone) {
+    // (Sent here for a namespace flag, or for the table's own clone rules.)
+    groups = root = (c.args[0] & (CLONE_NEWNS | CLONE_NEWUSER)) != 0;
+  } else {  // unshare, setns, clone3: namespaces
+    groups = umask = root = true;
+  }
+  auto note = [&](bool now, bool& flag, const char* what) {
+    if (!now || flag) return;
+    flag = true;
+    log::Info("the workload may have changed its " + std::string(what) +
+                  ": the agent reads it for every call from now on",
+              {{"syscall", c.name}});
+  };
+  note(groups, groups_changed_, "supplementary groups");
+  note(umask, umask_changed_, "umask");
+  note(root, root_changed_, "root or mount namespace");
+  HandleOther(c);
 }
 
 bool Supervisor::StillValid(const Call& c) {
@@ -719,17 +834,40 @@ void Supervisor::HandleOpen(Call& c) {
 
   // Where the path starts, in the workload's context.
   bool absolute = path->front() == '/';
-  auto base = absolute ? c.target.OpenRoot() : c.target.OpenDir(dirfd);
-  if (!base.ok()) {
-    return Fail(c, base.status().message() == "EBADF" ? EBADF : EACCES);
+  DirFd base_fd;
+  auto open_root = [&]() {
+    if (c.target.known_root >= 0) {
+      base_fd.Borrow(c.target.known_root);
+      return true;
+    }
+    auto root = c.target.OpenRoot();
+    if (root.ok()) base_fd.Own(*root);
+    return root.ok();
+  };
+  if (absolute) {
+    if (!open_root()) return Fail(c, EACCES);
+  } else {
+    auto base = c.target.OpenDir(dirfd);
+    if (!base.ok()) return Fail(c, base.status().message() == "EBADF" ? EBADF : EACCES);
+    base_fd.Own(*base);
   }
-  Fd base_fd(*base);
   std::string request = *path;
   // "/proc/self" means the workload, not the agent that resolves the path.
   // (An absolute path is normalized on its own: the base's name, a readlink,
   // is only needed for a relative one.)
-  std::string lexical =
-      JoinAndNormalize(absolute ? std::string() : PathOfFd(base_fd.get()), request);
+  const std::string base_path = absolute ? std::string() : PathOfFd(base_fd.get());
+  std::string lexical = JoinAndNormalize(base_path, request);
+  // Whether the lexical path is the real one for a lookup that crosses no
+  // symlink (RESOLVE_NO_SYMLINKS): the workload's root is the agent's, it
+  // set no RESOLVE_* flag of its own, and a relative path's base has a real
+  // name (not "... (deleted)", not outside the root).
+  constexpr std::string_view kDeleted = " (deleted)";
+  const bool lexical_is_real =
+      resolve == 0 && c.target.known_root >= 0 &&
+      (absolute ||
+       (!base_path.empty() && base_path.front() == '/' &&
+        !(base_path.size() >= kDeleted.size() &&
+          base_path.compare(base_path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)));
   const std::string tgid = std::to_string(c.creds.tgid);
   for (const std::string& self : {std::string("/proc/self"), std::string("/proc/thread-self")}) {
     if (lexical == self || lexical.rfind(self + "/", 0) == 0) {
@@ -738,9 +876,7 @@ void Supervisor::HandleOpen(Call& c) {
                              : "/proc/" + tgid + "/task/" + std::to_string(c.target.tid);
       lexical = repl + lexical.substr(self.size());
       request = lexical;
-      auto root = c.target.OpenRoot();
-      if (!root.ok()) return Fail(c, EACCES);
-      base_fd = Fd(*root);
+      if (!open_root()) return Fail(c, EACCES);
       absolute = true;
     }
   }
@@ -810,6 +946,81 @@ void Supervisor::HandleOpen(Call& c) {
     return real.compare(0, self_proc_.size(), self_proc_) == 0 &&
            (real.size() == self_proc_.size() || real[self_proc_.size()] == '/');
   };
+  // The kernel's lookup of `p` (an O_PATH descriptor or -errno) and the real
+  // path of what it found. First without crossing a symlink: then the real
+  // path is `lexical_p`, and no readlink is needed; a symlink on the way
+  // (ELOOP) takes the lookup that follows it, and the readlink.
+  auto lookup = [&](const std::string& p, const std::string& lexical_p, std::uint64_t how_flags,
+                    std::string* real_out) -> long {
+    if (lexical_is_real) {
+      long fast = OpenAt2(base_fd.get(), p, how_flags, 0, own_resolve | RESOLVE_NO_SYMLINKS);
+      if (fast != -ELOOP) {
+        if (fast >= 0) *real_out = lexical_p;
+        return fast;
+      }
+    }
+    long r = OpenAt2(base_fd.get(), p, how_flags, 0, own_resolve);
+    if (r >= 0) *real_out = PathOf(static_cast<int>(r));
+    return r;
+  };
+  // A create of a new name where the policy allows it without a record:
+  // decided on the lexical path, then created in one call that crosses no
+  // symlink (so the directory is the one at its lexical path) and makes a
+  // new file or nothing (O_EXCL | O_NOFOLLOW). When the name turns out to
+  // exist (EEXIST: a file, a directory, a symlink), or anything else goes
+  // wrong, the call takes the general path below, which decides on what is
+  // there.
+  const std::string last_name = Basename(request);
+  if ((flags & O_CREAT) != 0 && lexical_is_real && !last_name.empty() && last_name != "." &&
+      last_name != ".." && !agents_own(lexical)) {
+    Verdict v = decide(ops | static_cast<std::uint32_t>(FileOp::kCreate), lexical);
+    if (v.decision.action == Action::kAllow) {
+      long created = -EEXIST;
+      {
+        CredentialScope as(c.creds);
+        if (as.ok()) {
+          created = OpenAt2(base_fd.get(), request, own_flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode,
+                            own_resolve | RESOLVE_NO_SYMLINKS);
+        }
+      }
+      if (created >= 0) return finish(v, Fd(static_cast<int>(created)));
+      // ELOOP (a symlink on the way): the general path follows it; EEXIST:
+      // it opens what is there; ENOENT, EACCES ...: it reaches the same
+      // answer.
+    }
+  }
+  // An open of an existing regular file or directory the policy allows
+  // without a record: decided on the lexical path, then opened directly
+  // without crossing a symlink, so the object opened is the one at that
+  // path. statx first: only a regular file or a directory is opened here,
+  // where opening has no side effect and never waits (a FIFO or a device
+  // takes the general path, which looks before it opens). O_NONBLOCK, taken
+  // off again, guards against one swapped in between: the open cannot wait.
+  if ((flags & (O_CREAT | O_PATH | __O_TMPFILE)) == 0 && lexical_is_real && !agents_own(lexical)) {
+    Verdict v = decide(ops, lexical);
+    if (v.decision.action == Action::kAllow) {
+      long fd = -1;
+      {
+        CredentialScope as(c.creds);
+        struct statx sx {};
+        if (as.ok() &&
+            statx(base_fd.get(), request.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE,
+                  &sx) == 0 &&
+            (S_ISREG(sx.stx_mode) || S_ISDIR(sx.stx_mode))) {
+          fd = OpenAt2(base_fd.get(), request, own_flags | O_NONBLOCK, 0,
+                       own_resolve | RESOLVE_NO_SYMLINKS);
+          if (fd >= 0 && !nonblock &&
+              ::fcntl(static_cast<int>(fd), F_SETFL, static_cast<int>(own_flags)) != 0) {
+            ::close(static_cast<int>(fd));
+            fd = -1;
+          }
+        }
+      }
+      if (fd >= 0) return finish(v, Fd(static_cast<int>(fd)));
+      // Not a plain file, a symlink on the way, an error: the general path
+      // looks again and answers.
+    }
+  }
   for (int attempt = 0; attempt < 4; ++attempt) {
     long r;
     Fd parent;  // set by the resolver when only the last component is missing
@@ -828,12 +1039,11 @@ void Supervisor::HandleOpen(Call& c) {
       // result is the agent's own /proc), or a path that is missing as the
       // agent sees it (/dev/fd/63 -> /proc/self/fd/63). Those are resolved
       // again by the agent, component by component, as the workload's.
-      r = OpenAt2(base_fd.get(), request, lookup_flags, 0, own_resolve);
+      r = lookup(request, lexical, lookup_flags, &real);
       // (Not when the workload asked for its own RESOLVE_* restrictions: the
       // kernel's answer under them stands.)
       bool again = resolve == 0 && (r == -ELOOP || r == -ENOENT);
       if (r >= 0) {
-        real = PathOf(static_cast<int>(r));
         if (agents_own(real)) {
           ::close(static_cast<int>(r));
           real.clear();
@@ -850,10 +1060,10 @@ void Supervisor::HandleOpen(Call& c) {
         // it. Then the component-by-component walk is not needed. (A name
         // that appears in between makes the O_EXCL create fail: the next
         // attempt takes the walk.)
-        Fd dir(static_cast<int>(OpenAt2(base_fd.get(), Dirname(request),
-                                        O_PATH | O_DIRECTORY | O_CLOEXEC, 0, own_resolve)));
+        std::string dir_real;
+        Fd dir(static_cast<int>(lookup(Dirname(request), Dirname(lexical),
+                                       O_PATH | O_DIRECTORY | O_CLOEXEC, &dir_real)));
         if (dir.get() >= 0) {
-          std::string dir_real = PathOf(dir.get());
           if (!dir_real.empty() && !agents_own(dir_real)) {
             Fd there(::openat(dir.get(), last.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (there.get() < 0 && errno == ENOENT) {

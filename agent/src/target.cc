@@ -1,6 +1,9 @@
 #include "portcullis/agent/target.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -147,6 +150,53 @@ StatusOr<Credentials> Target::ReadCredentials() const {
   return c;
 }
 
+namespace {
+
+// PIDFD_GET_INFO (linux/pidfd.h of Linux 6.13; Debian 12's headers predate
+// it). The first version of the structure, 64 bytes.
+struct PidfdInfo {
+  std::uint64_t mask;
+  std::uint64_t cgroupid;
+  std::uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  std::int32_t exit_code;
+};
+static_assert(sizeof(PidfdInfo) == 64);
+constexpr std::uint64_t kPidfdInfoPid = 1u << 0;
+constexpr std::uint64_t kPidfdInfoCreds = 1u << 1;
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+
+}  // namespace
+
+StatusOr<Credentials> Target::ReadIdentity() const {
+  if (pidfd < 0) return FailedPreconditionError("no pidfd of the thread");
+  PidfdInfo info{};
+  info.mask = kPidfdInfoPid | kPidfdInfoCreds;
+  if (::ioctl(pidfd, kPidfdGetInfo, &info) != 0) {
+    if (errno == ESRCH) return NotFoundError("the workload thread is gone");
+    return FailedPreconditionError(std::string("PIDFD_GET_INFO: ") + std::strerror(errno));
+  }
+  if ((info.mask & (kPidfdInfoPid | kPidfdInfoCreds)) != (kPidfdInfoPid | kPidfdInfoCreds)) {
+    return FailedPreconditionError("PIDFD_GET_INFO without credentials");
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, tid};
+  __user_cap_data_struct caps[2]{};
+  if (syscall(SYS_capget, &header, caps) != 0) {
+    if (errno == ESRCH) return NotFoundError("the workload thread is gone");
+    return FailedPreconditionError(std::string("capget: ") + std::strerror(errno));
+  }
+  Credentials c;
+  c.uid = info.ruid;
+  c.euid = info.euid;
+  c.fsuid = info.fsuid;
+  c.gid = info.rgid;
+  c.egid = info.egid;
+  c.fsgid = info.fsgid;
+  c.cap_effective = caps[0].effective | (static_cast<std::uint64_t>(caps[1].effective) << 32);
+  c.tgid = static_cast<pid_t>(info.tgid);
+  c.ppid = static_cast<pid_t>(info.ppid);
+  return c;
+}
+
 std::string Target::Executable() const {
   if (proc_dir >= 0) {
     char buf[kMaxPathBytes + 1];
@@ -183,9 +233,12 @@ std::vector<std::string> Target::Argv(std::size_t max_bytes) const {
 }
 
 StatusOr<int> Target::OpenRoot() const {
-  // Opened for every lookup, never cached: the workload may chroot.
-  int fd = proc_dir >= 0 ? ::openat(proc_dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)
-                         : ::open(ProcPath(tid, "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // Opened for every lookup unless the caller knows it: the workload may
+  // chroot.
+  int fd = known_root >= 0 ? ::fcntl(known_root, F_DUPFD_CLOEXEC, 0)
+           : proc_dir >= 0
+               ? ::openat(proc_dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)
+               : ::open(ProcPath(tid, "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ReadError(errno, 0);
   return fd;
 }

@@ -326,16 +326,74 @@ TEST(FilterProgram, EveryEntryPointOfEveryBehaviourIsCovered) {
   std::set<int> io_uring;
   for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
     io_uring.insert(policy::SyscallNumber(n));
+  // The filter adds what the supervisor watches (WorkloadStateSyscalls; clone
+  // only with a namespace flag, clone3 fails: FilterProgram.
+  // WorkloadStateChangesReachTheAgent).
+  std::set<int> state(WorkloadStateSyscalls().begin(), WorkloadStateSyscalls().end());
+  const int clone = policy::SyscallNumber("clone"), clone3 = policy::SyscallNumber("clone3");
   for (int nr = 0; nr < 1024; ++nr) {
     // ... and so does the filter, and nothing else.
     EXPECT_EQ(Eval(f.code(), Call(nr)), expected.count(nr)   ? kNotify
                                         : io_uring.count(nr) ? ErrnoRet(EPERM)
+                                        : nr == clone3       ? ErrnoRet(ENOSYS)
+                                        : nr == clone        ? kAllow
+                                        : state.count(nr)    ? kNotify
                                                              : kAllow)
         << nr;
     EXPECT_EQ(Eval(f.code(), Call(nr | 0x40000000)), kKill) << nr;
     EXPECT_EQ(Eval(f.code(), Call(nr, {}, AUDIT_ARCH_I386)), kKill) << nr;
   }
+  state.erase(clone);
+  state.erase(clone3);
+  expected.insert(state.begin(), state.end());
   EXPECT_EQ(std::set<int>(f.notified_syscalls().begin(), f.notified_syscalls().end()), expected);
+}
+
+TEST(FilterProgram, WorkloadStateChangesReachTheAgent) {
+  // The supervisor takes the workload's groups, umask and root to be the
+  // agent's until one of these calls is seen: each must reach it.
+  const int clone = policy::SyscallNumber("clone"), clone3 = policy::SyscallNumber("clone3");
+  const int setgroups = policy::SyscallNumber("setgroups"), umask = policy::SyscallNumber("umask");
+  FilterProgram files = FilterOf(TableOf(R"({"rules": [
+      {"type": "file", "action": "deny", "paths": ["/secret/"]},
+      {"type": "syscall", "action": "deny", "syscall": "setgroups"}]})"));
+  for (const char* n : {"umask", "chroot", "pivot_root", "unshare", "setns"})
+    EXPECT_EQ(Eval(files.code(), Call(policy::SyscallNumber(n))), kNotify) << n;
+  // A kernel deny stays: the change never happens.
+  EXPECT_EQ(Eval(files.code(), Call(setgroups)), ErrnoRet(EPERM));
+  // clone: a thread or a process stays in the kernel, a new mount or user
+  // namespace goes to the agent, whatever else is in the flags or in the
+  // high half of the argument.
+  EXPECT_EQ(Eval(files.code(), Call(clone, {CLONE_VM | CLONE_THREAD | CLONE_SIGHAND})), kAllow);
+  EXPECT_EQ(Eval(files.code(), Call(clone, {SIGCHLD | (0xffffffffull << 32)})), kAllow);
+  EXPECT_EQ(Eval(files.code(), Call(clone, {CLONE_NEWNS | SIGCHLD})), kNotify);
+  EXPECT_EQ(Eval(files.code(), Call(clone, {CLONE_NEWUSER})), kNotify);
+  EXPECT_EQ(Eval(files.code(), Call(clone, {CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNS})), kNotify);
+  EXPECT_EQ(Eval(files.code(), Call(clone3)), ErrnoRet(ENOSYS));
+  // The table's own rules on them win: decided by the agent (argument
+  // rules), or kept (a deny of clone3).
+  FilterProgram own = FilterOf(TableOf(R"({"rules": [
+      {"type": "file", "action": "deny", "paths": ["/secret/"]},
+      {"type": "syscall", "action": "deny", "syscall": "umask", "args": [{"index": 0, "op": "eq", "value": 0}]},
+      {"type": "syscall", "action": "deny", "syscall": "clone3"}]})"));
+  EXPECT_EQ(Eval(own.code(), Call(umask, {0})), kNotify);
+  EXPECT_EQ(Eval(own.code(), Call(clone3)), ErrnoRet(EPERM));
+  // clone's own argument rules stay in the kernel for the clones without a
+  // namespace flag (a fork, a thread), behind the agent's test.
+  FilterProgram hardened = FilterOf(TableOf(R"({"hardening": ["deny-namespaces"], "rules": [
+      {"type": "file", "action": "deny", "paths": ["/secret/"]},
+      {"type": "syscall", "action": "deny", "syscall": "clone",
+       "args": [{"index": 0, "op": "mask", "mask": 256, "value": 256}]}]})"));
+  EXPECT_EQ(Eval(hardened.code(), Call(clone, {SIGCHLD})), kAllow);
+  EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_VM | SIGCHLD})), ErrnoRet(EPERM));
+  EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_NEWNS | SIGCHLD})), kNotify);
+  // A filter that sends nothing to the agent adds nothing: no listener.
+  FilterProgram kernel_only = FilterOf(TableOf(R"({"rules": [
+      {"type": "syscall", "action": "deny", "syscall": "personality"}]})"));
+  EXPECT_FALSE(kernel_only.notifies());
+  for (int nr : WorkloadStateSyscalls()) {
+    EXPECT_EQ(Eval(kernel_only.code(), Call(nr, {CLONE_NEWNS})), kAllow) << nr;
+  }
 }
 
 TEST(FilterProgram, ManySyscallsDispatchCorrectly) {

@@ -253,6 +253,98 @@ TEST_F(SupervisorTest, OpensWithTheWorkloadsCredentials) {
   EXPECT_EQ(Agent(policy, {Probe(), "open", P("rootonly")}).code, 0);  // with them it can
 }
 
+TEST_F(SupervisorTest, OpenedDescriptorsCarryTheWorkloadsFlags) {
+  // An allowed open of a plain file is opened directly with O_NONBLOCK
+  // (so it can never wait) and O_NONBLOCK is taken off again; a create of
+  // an existing name (O_CREAT without O_EXCL) opens what is there.
+  Write("plain", "plain\n");
+  Write("log", "a\n");
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  auto blocking = Agent(policy, {Probe(), "flags", P("plain")});
+  EXPECT_EQ(blocking.code, 0);
+  EXPECT_EQ(blocking.out, "nonblock=0\n");
+  EXPECT_EQ(Agent(policy, {Probe(), "flags", P("plain"), "nonblock"}).out, "nonblock=1\n");
+  EXPECT_EQ(Agent(policy, {Probe(), "flags", dir_.string()}).out, "nonblock=0\n");
+  auto existing = Agent(policy, {Probe(), "append", P("log"), "b\n"});
+  EXPECT_EQ(existing.code, 0);
+  EXPECT_EQ(existing.out, "append=1\n");
+  EXPECT_EQ(ReadFile(dir_ / "log"), "a\nb\n");
+  EXPECT_EQ(Agent(policy, {Probe(), "append", P("new-log"), "c\n"}).out, "append=1\n");
+  EXPECT_EQ(ReadFile(dir_ / "new-log"), "c\n");
+  const mode_t umask = ::umask(0);
+  ::umask(umask);
+  EXPECT_EQ(fs::status(dir_ / "new-log").permissions() & fs::perms::all,
+            static_cast<fs::perms>(0644 & ~umask));
+}
+
+TEST_F(SupervisorTest, OpensWithTheGroupsTheWorkloadSetItself) {
+  // The supervisor takes the workload's groups to be its own until the
+  // workload calls setgroups (which the filter sends to it): a file only a
+  // group may read opens for a member of that group, not for anyone else.
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to change the workload's user and groups";
+  Write("grouponly", "group\n");
+  ASSERT_EQ(chown(P("grouponly").c_str(), 0, 4242), 0);
+  fs::permissions(dir_ / "grouponly", fs::perms::group_read);
+  fs::permissions(dir_, fs::perms::all);
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  auto member = Agent(policy, {Probe(), "ingroup", "4242", "65534", "open", P("grouponly")});
+  EXPECT_EQ(member.code, 0);
+  EXPECT_EQ(member.out, "group\n");
+  EXPECT_EQ(Agent(policy, {Probe(), "ingroup", "4243", "65534", "open", P("grouponly")}).code,
+            EACCES);
+}
+
+TEST_F(SupervisorTest, CreatesWithTheUmaskAnotherThreadSet) {
+  // The umask is taken to be the agent's until a umask call is seen; then
+  // it is read for each create. Set by another thread, it applies all the
+  // same (threads share it).
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  const mode_t agents = ::umask(022);
+  ::umask(agents);
+  for (const auto& [mask, want] : {std::pair{"077", "600\n"}, std::pair{"002", "664\n"}}) {
+    std::string path = P(std::string("umask-") + mask);
+    auto r = Agent(policy, {Probe(), "umask", mask, path});
+    EXPECT_EQ(r.code, 0) << mask;
+    EXPECT_EQ(r.out, want) << mask << " (the agent's umask is " << std::oct << agents << ")";
+  }
+}
+
+TEST_F(SupervisorTest, ResolvesInTheRootTheWorkloadChrootedTo) {
+  // The workload's root is taken to be the agent's until a chroot (or a
+  // namespace change) is seen: after it, "/marker" is the file in the new
+  // root, which does not exist in the agent's.
+  if (geteuid() != 0) GTEST_SKIP() << "chroot needs root";
+  fs::create_directories(dir_ / "jail");
+  Write("jail/portcullis-chroot-marker", "inside\n");
+  ASSERT_FALSE(fs::exists("/portcullis-chroot-marker"));
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  auto r = Agent(policy, {Probe(), "chroot", P("jail"), "open", "/portcullis-chroot-marker"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "inside\n");
+}
+
+TEST_F(SupervisorTest, ResolvesInTheMountNamespaceTheWorkloadMade) {
+  // A new mount namespace (unshare, or clone with CLONE_NEWNS) is seen too:
+  // the workload's empty tmpfs over a directory hides the file the agent's
+  // own view of the directory still has.
+  if (geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  fs::create_directories(dir_ / "covered");
+  Write("covered/outside", "outside\n");
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  for (const char* how : {"unshare", "clone"}) {
+    EXPECT_EQ(RunProgram({Probe(), "mountns", how, P("covered"), "outside"}).code, ENOENT)
+        << how << " (the kernel)";
+    EXPECT_EQ(Agent(policy, {Probe(), "mountns", how, P("covered"), "outside"}).code, ENOENT)
+        << how;
+  }
+  EXPECT_EQ(ReadFile(dir_ / "covered" / "outside"), "outside\n");
+}
+
 TEST_F(SupervisorTest, BlockingOpensDoNotStallTheSupervisor) {
   // Reader and writer of a FIFO each block in open until the other arrives:
   // both opens go through the agent, which must not wait on the first.

@@ -3,12 +3,27 @@
  *   workload_probe open PATH            open O_RDONLY, print the first line
  *   workload_probe create PATH          open O_CREAT|O_WRONLY|O_EXCL, write
  *   workload_probe truncate PATH        open O_WRONLY|O_TRUNC
+ *   workload_probe flags PATH [nonblock] open O_RDONLY (| O_NONBLOCK), print
+ *                                       "nonblock=0|1" from F_GETFL
+ *   workload_probe append PATH TEXT     open O_CREAT|O_WRONLY|O_APPEND 0644,
+ *                                       write TEXT, print "append=0|1"
  *   workload_probe nofollow PATH        open O_RDONLY|O_NOFOLLOW
  *   workload_probe opath PATH           open O_PATH, fstat through it
  *   workload_probe tmpfile DIR          open O_TMPFILE|O_RDWR 0640, print its mode
  *   workload_probe openat2 PATH         openat2 O_CREAT|O_WRONLY 0600 with
  *                                       RESOLVE_NO_SYMLINKS
  *   workload_probe asuser UID open PATH setgid/setuid(UID) first (root only)
+ *   workload_probe ingroup GID UID open PATH
+ *                                       setgroups({GID}), setgid/setuid(UID)
+ *                                       first (root only)
+ *   workload_probe umask OCTAL PATH     a second thread sets the umask, then
+ *                                       this one creates PATH 0666 (O_EXCL)
+ *                                       and prints its mode
+ *   workload_probe chroot DIR open PATH chroot(DIR), chdir("/") first (root)
+ *   workload_probe mountns unshare|clone DIR NAME
+ *       in a new mount namespace (unshare, or a child cloned with
+ *       CLONE_NEWNS), mount an empty tmpfs on DIR, then open DIR/NAME: ENOENT
+ *       there, whatever DIR holds outside (root)
  *   workload_probe nodac open PATH      drop CAP_DAC_OVERRIDE and
  *                                       CAP_DAC_READ_SEARCH first (stays root)
  *   workload_probe selfstatus           /proc/self/status must be our own
@@ -48,9 +63,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe_util.h"
@@ -90,9 +107,23 @@ static int StartFlipper(const char* allowed, const char* denied, pthread_t* t) {
   return pthread_create(t, NULL, Flipper, NULL);
 }
 
+/* The permission bits of fd (an open's result: errno when it failed). */
+static int PrintMode(int fd) {
+  if (fd < 0) return errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  printf("%o\n", st.st_mode & 0777);
+  return 0;
+}
+
 static int OpenAndPrint(const char* path) {
   int fd = open(path, O_RDONLY);
   return fd < 0 ? errno : PrintFirstLine(fd);
+}
+
+static void* SetUmask(void* mask) {
+  umask(*(mode_t*)mask);
+  return NULL;
 }
 
 static struct sockaddr_in Loopback(int port) {
@@ -129,6 +160,20 @@ int main(int argc, char** argv) {
     close(fd);
     return 0;
   }
+  if (strcmp(mode, "flags") == 0 && argc > 2) {
+    int fd = open(argv[2], O_RDONLY | (argc > 3 ? O_NONBLOCK : 0));
+    if (fd < 0) return errno;
+    printf("nonblock=%d\n", (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    return 0;
+  }
+  if (strcmp(mode, "append") == 0 && argc > 3) {
+    int fd = open(argv[2], O_CREAT | O_WRONLY | O_APPEND, 0644);
+    if (fd < 0) return errno;
+    size_t n = strlen(argv[3]);
+    if (write(fd, argv[3], n) != (ssize_t)n) return errno;
+    printf("append=%d\n", (fcntl(fd, F_GETFL) & O_APPEND) != 0);
+    return 0;
+  }
   if (strcmp(mode, "nodac") == 0 && argc > 3) {
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];
@@ -141,12 +186,7 @@ int main(int argc, char** argv) {
   }
   if (strcmp(mode, "tmpfile") == 0 && argc > 2) {
     umask(022);
-    int fd = open(argv[2], O_TMPFILE | O_RDWR, 0640);
-    if (fd < 0) return errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) return errno;
-    printf("%o\n", st.st_mode & 0777);
-    return 0;
+    return PrintMode(open(argv[2], O_TMPFILE | O_RDWR, 0640));
   }
   if (strcmp(mode, "openat2") == 0 && argc > 2) {
     struct open_how how;
@@ -158,6 +198,49 @@ int main(int argc, char** argv) {
     if (fd < 0) return errno;
     close((int)fd);
     return 0;
+  }
+  if (strcmp(mode, "ingroup") == 0 && argc > 5) {
+    gid_t group = (gid_t)atoi(argv[2]);
+    uid_t id = (uid_t)atoi(argv[3]);
+    if (setgroups(1, &group) != 0 || setgid((gid_t)id) != 0 || setuid(id) != 0) return 250;
+    return OpenAndPrint(argv[5]);
+  }
+  if (strcmp(mode, "umask") == 0 && argc > 3) {
+    /* The umask belongs to every thread sharing the file system context:
+     * another thread's change applies to this one's create. */
+    pthread_t t;
+    static mode_t mask;
+    mask = (mode_t)strtol(argv[2], NULL, 8);
+    if (pthread_create(&t, NULL, SetUmask, &mask) != 0 || pthread_join(t, NULL) != 0) return 250;
+    return PrintMode(open(argv[3], O_CREAT | O_WRONLY | O_EXCL, 0666));
+  }
+  if (strcmp(mode, "mountns") == 0 && argc > 4) {
+    int in_child = strcmp(argv[2], "clone") == 0;
+    pid_t child = 0;
+    if (in_child) {
+      child = (pid_t)syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+      if (child < 0) return errno;
+    } else if (unshare(CLONE_NEWNS) != 0) {
+      return errno;
+    }
+    if (child == 0) {
+      if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+          mount("tmpfs", argv[3], "tmpfs", 0, NULL) != 0) {
+        _exit(250);
+      }
+      char path[4096];
+      snprintf(path, sizeof(path), "%s/%s", argv[3], argv[4]);
+      int r = OpenAndPrint(path);
+      if (in_child) _exit(r);
+      return r;
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child) return 251;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 252;
+  }
+  if (strcmp(mode, "chroot") == 0 && argc > 4) {
+    if (chroot(argv[2]) != 0 || chdir("/") != 0) return errno;
+    return OpenAndPrint(argv[4]);
   }
   if (strcmp(mode, "asuser") == 0 && argc > 4) {
     gid_t id = (gid_t)atoi(argv[2]);

@@ -19,7 +19,12 @@
 //      comparisons on the two 32-bit halves, only the low half for arguments
 //      the kernel reads as 32-bit ints, so high bits cannot smuggle a value
 //      past a rule), the first rule that holds decides, else the fallback;
-//      AGENT returns USER_NOTIF (the supervisor decides).
+//      AGENT returns USER_NOTIF (the supervisor decides);
+//   5. whenever the filter sends anything to the agent, it also sends the
+//      syscalls that change the workload state the supervisor otherwise
+//      assumes unchanged (WorkloadStateSyscalls; clone only with
+//      CLONE_NEWNS or CLONE_NEWUSER; clone3, whose flags sit behind a
+//      pointer, fails with ENOSYS), unless the table denies them.
 // A permissive table never denies in the kernel: what would be a kernel deny
 // goes to the agent, which records it and lets the call through.
 //
@@ -73,6 +78,12 @@ StatusOr<FilterProgram> BuildFilter(const v1::RuleTable& table);
 // SECCOMP_FILTER_FLAG_NEW_LISTENER, otherwise 0; -errno on failure.
 // Async-signal-safe.
 int InstallFilter(const FilterProgram& program, unsigned int flags);
+
+// setgroups, umask, chroot, pivot_root, unshare, setns, clone and clone3: the
+// only ways the workload's supplementary groups, umask, root or namespaces
+// can come to differ from the agent's own (they are the agent's when the
+// workload starts). See the filter's step 5 and the supervisor.
+const std::vector<int>& WorkloadStateSyscalls();
 
 // Which arguments of an x86-64 syscall the kernel reads as 32-bit values (int,
 // unsigned int, uid_t, ...): bit i for argument i.

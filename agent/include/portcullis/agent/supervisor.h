@@ -103,6 +103,13 @@ class Supervisor {
   void HandleExec(Call& c);
   void HandleNetwork(Call& c);
   void HandleOther(Call& c);
+  // setgroups, umask, chroot, ... (WorkloadStateSyscalls): notes what the
+  // workload may have changed, then decides the call like HandleOther.
+  void HandleState(Call& c);
+  // The thread's credentials: from its pidfd and capget while its groups
+  // (and, for a call that may create, its umask) are known to be the
+  // agent's own, else from /proc/TID/status.
+  StatusOr<Credentials> ReadCredentials(const Call& c) const;
 
   // Takes `checked_fd` (the object the decision was about).
   void OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags);
@@ -138,12 +145,21 @@ class Supervisor {
   struct ProcFds {
     int dir = -1;
     int status = -1;
+    int pidfd = -1;  // PIDFD_THREAD, -1 where the kernel has none
+    void Close();
   };
   std::unordered_map<pid_t, ProcFds> procs_;
   // The program is read for every notification only when a rule names
   // programs; otherwise only for calls that are recorded (NeedProgram).
   bool needs_program_ = true;
   int self_fds_ = -1;  // O_PATH of the agent's own /proc/PID/fd
+  int root_fd_ = -1;   // O_PATH of the agent's root: the workload's, until root_changed_
+  // Set for good once the workload made a call that may have changed its
+  // supplementary groups, umask or root (HandleState): from then on they
+  // are read for each call, as the workload's own.
+  bool groups_changed_ = false;
+  bool umask_changed_ = false;
+  bool root_changed_ = false;
   SupervisorStats stats_;
 };
 

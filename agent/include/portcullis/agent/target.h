@@ -49,6 +49,13 @@ struct Target {
   // even if its id has been reused, so they never show another thread.
   int proc_dir = -1;
   int status_fd = -1;
+  // Optional, borrowed: a pidfd of the thread (PIDFD_THREAD), for
+  // ReadIdentity. Like proc_dir, bound to the thread it was opened for.
+  int pidfd = -1;
+  // Optional, borrowed: an O_PATH descriptor of the agent's own root, set
+  // when the caller knows the workload's root is the same (OpenRoot then
+  // duplicates it instead of opening /proc/TID/root).
+  int known_root = -1;
 
   // Bytes at `addr`; PermissionDenied when the agent may not read the
   // workload (different user and no CAP_SYS_PTRACE), InvalidArgument (EFAULT)
@@ -58,11 +65,17 @@ struct Target {
   StatusOr<std::string> ReadString(std::uint64_t addr, std::size_t max = kMaxPathBytes) const;
   // From status_fd (pread) when set. NotFound when the thread is gone.
   StatusOr<Credentials> ReadCredentials() const;
+  // The credentials without the status file (~1.3 us instead of ~11-15):
+  // uids, gids, tgid and ppid from PIDFD_GET_INFO (Linux 6.13), the effective
+  // capabilities from capget. `groups` and `umask` are not filled in (only
+  // the status file has them). FailedPrecondition without a pidfd or on an older
+  // kernel; NotFound when the thread is gone.
+  StatusOr<Credentials> ReadIdentity() const;
   // /proc/TID/exe: the executable at the time of the call.
   std::string Executable() const;
   std::vector<std::string> Argv(std::size_t max_bytes = 4096) const;
-  // An O_PATH descriptor of the workload's root, cwd, or descriptor `fd`
-  // (AT_FDCWD: the cwd), owned by the caller.
+  // An O_PATH descriptor of the workload's root (known_root's duplicate when
+  // set), cwd, or descriptor `fd` (AT_FDCWD: the cwd), owned by the caller.
   StatusOr<int> OpenRoot() const;
   StatusOr<int> OpenDir(int dirfd) const;
   // readlink of /proc/TID/fd/N: "socket:[123]", "/etc/passwd" ...
