@@ -34,6 +34,11 @@
 #   BENCH_CREATE_DIR    where the files are created (default /dev/shm: tmpfs,
 #                       CPU-bound, the strictest case; a disk file system adds
 #                       the same I/O time to both sides)
+#   BENCH_CPU           a CPU number: every side runs pinned to that CPU
+#                       (taskset), workload and supervisor alike; each
+#                       wake-up is then local, and the figures show the cost
+#                       of the software path without the machine's cross-CPU
+#                       wake-ups (tests/bench/README.md)
 #   PORTCULLIS_AGENT_BIN, AGENT_BENCH_WORKLOAD_BIN, AGENT_BENCH_BASELINE_BIN
 #                       the binaries
 set -euo pipefail
@@ -52,6 +57,12 @@ GETPPID=${BENCH_GETPPID:-2000000}
 OPENS=${BENCH_OPENS:-20000}
 FILES=${BENCH_FILES:-5000}
 CREATE_DIR=${BENCH_CREATE_DIR:-/dev/shm}
+PIN=()
+if [[ -n ${BENCH_CPU:-} ]]; then
+  [[ $BENCH_CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a CPU number (got '$BENCH_CPU')"
+  command -v taskset >/dev/null || die "BENCH_CPU needs taskset (util-linux)"
+  PIN=(taskset -c "$BENCH_CPU")
+fi
 
 for v in ROUNDS GETPPID OPENS FILES; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got '${!v}')"
@@ -85,7 +96,7 @@ cat >"$WORK/policy.json" <<EOF
    "ports": ["25"], "protocol": "tcp"}]}
 EOF
 
-agent() { "$AGENT" --policy "$WORK/policy.json" --events "$WORK/events.pb" --log-level warn "$@"; }
+agent() { "${PIN[@]}" "$AGENT" --policy "$WORK/policy.json" --events "$WORK/events.pb" --log-level warn "$@"; }
 
 # CPU time (user + system, clock ticks) of this shell's waited-for children
 # and their descendants: /proc/PID/stat cutime + cstime.
@@ -105,19 +116,19 @@ run() {
   local target=$WORK/data/allowed
   ticks=$(children_ticks)
   case $name in
-    getppid_native) out=$("$WORKLOAD" getppid "$GETPPID") ;;
+    getppid_native) out=$("${PIN[@]}" "$WORKLOAD" getppid "$GETPPID") ;;
     getppid_agent) out=$(agent -- "$WORKLOAD" getppid "$GETPPID") ;;
-    open_native) out=$("$WORKLOAD" open "$target" "$OPENS") ;;
-    open_continue) out=$("$BASELINE" continue -- "$WORKLOAD" open "$target" "$OPENS") ;;
-    open_addfd) out=$("$BASELINE" addfd -- "$WORKLOAD" open "$target" "$OPENS") ;;
+    open_native) out=$("${PIN[@]}" "$WORKLOAD" open "$target" "$OPENS") ;;
+    open_continue) out=$("${PIN[@]}" "$BASELINE" continue -- "$WORKLOAD" open "$target" "$OPENS") ;;
+    open_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent_permissive) out=$(agent --permissive -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent) out=$(agent -- "$WORKLOAD" open "$target" "$OPENS") ;;
     create_native | create_addfd | create_agent)
       rm -rf -- "$FILES_DIR/run"
       mkdir "$FILES_DIR/run"
       case $name in
-        create_native) out=$("$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
-        create_addfd) out=$("$BASELINE" addfd -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
+        create_native) out=$("${PIN[@]}" "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
+        create_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         *) out=$(agent -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
       esac
       rm -rf -- "$FILES_DIR/run"
@@ -142,6 +153,7 @@ SIDES=(getppid_native getppid_agent open_native open_continue open_addfd open_ag
   open_agent create_native create_addfd create_agent)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "machine: $(nproc) cores, load average $LOAD_BEFORE; $ROUNDS rounds;" \
+  "${PIN[*]:+pinned: ${PIN[*]};}" \
   "files in $CREATE_DIR ($(stat -f -c %T "$CREATE_DIR"))"
 for ((round = 0; round < ROUNDS; round++)); do
   # Rotate the order (and reverse it every other round): no side always

@@ -14,8 +14,9 @@
  *   addfd:    the same, then open the path itself (same root and cwd as the
  *             child; no credentials switch, no policy) and answer with
  *             SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND.
- * Exits with the child's status. The listener comes back over a socketpair
- * (SCM_RIGHTS; sendmsg is not intercepted by this filter).
+ * Both ask for SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, as the agent does (where
+ * the kernel has it). Exits with the child's status. The listener comes back
+ * over a socketpair (SCM_RIGHTS; sendmsg is not intercepted by this filter).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -149,6 +150,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "agent_bench_baseline: no listener\n");
     return 1;
   }
+  /* Synchronous wake-ups (Linux 6.6), as the agent asks for them too: each
+   * side is woken on the CPU of the other instead of an idle one. */
+  uint64_t sync_wake_up = 1;
+  ioctl(listener, _IOW('!', 4, uint64_t), sync_wake_up);
   pthread_t waiter;
   if (pthread_create(&waiter, NULL, Waiter, NULL) != 0) return 1;
 
