@@ -133,11 +133,13 @@ class Generator {
   StatusOr<FilterProgram> Build() {
     std::vector<Entry> entries;
     std::vector<int> notified;
+    std::vector<int> allowed;  // listed as KERNEL_ALLOW
     for (const v1::SyscallEntry& s : table_.syscalls()) {
       if (s.number() < 0 || static_cast<std::uint32_t>(s.number()) >= kX32SyscallBit) {
         return InvalidArgumentError("syscall number out of range: " + std::to_string(s.number()));
       }
       PORTCULLIS_ASSIGN_OR_RETURN(Handling h, EffectiveHandling(s));
+      if (h == v1::SyscallEntry::KERNEL_ALLOW) allowed.push_back(s.number());
       if (h != v1::SyscallEntry::KERNEL_ALLOW) {
         entries.push_back(
             {.nr = s.number(), .handling = h, .source = &s, .deny_errno = s.deny_errno()});
@@ -145,7 +147,7 @@ class Generator {
     }
     if (std::any_of(entries.begin(), entries.end(),
                     [](const Entry& e) { return e.handling == v1::SyscallEntry::AGENT; })) {
-      WatchWorkloadState(entries);
+      WatchWorkloadState(entries, allowed);
     }
     for (const Entry& e : entries)
       if (e.handling == v1::SyscallEntry::AGENT) notified.push_back(e.nr);
@@ -266,19 +268,21 @@ class Generator {
   // decides the table's rules on it and notes the change. clone only with a
   // namespace flag (argument 0), ahead of its own rules; clone3, whose flags
   // the filter cannot read, fails with ENOSYS unless the table says
-  // otherwise (the C libraries then fall back to clone).
-  void WatchWorkloadState(std::vector<Entry>& entries) const {
+  // otherwise (the C libraries then fall back to clone); a table that allows
+  // it outright has it sent to the agent (which then assumes the worst).
+  void WatchWorkloadState(std::vector<Entry>& entries, const std::vector<int>& allowed) const {
     const int clone = policy::SyscallNumber("clone");
     const int clone3 = policy::SyscallNumber("clone3");
     for (int nr : WorkloadStateSyscalls()) {
       auto it =
           std::find_if(entries.begin(), entries.end(), [nr](const Entry& e) { return e.nr == nr; });
       if (it == entries.end()) {
+        const bool listed = std::find(allowed.begin(), allowed.end(), nr) != allowed.end();
         if (nr == clone) {
           entries.push_back({.nr = nr,
                              .handling = v1::SyscallEntry::KERNEL_ARGS,
                              .notify_if_arg0 = kNamespaceCloneFlags});
-        } else if (nr == clone3) {
+        } else if (nr == clone3 && !listed) {
           entries.push_back(
               {.nr = nr, .handling = v1::SyscallEntry::KERNEL_DENY, .deny_errno = ENOSYS});
         } else {
@@ -451,8 +455,10 @@ const std::vector<int>& WorkloadStateSyscalls() {
   static const std::vector<int> kSyscalls = [] {
     std::vector<int> v;
     for (const char* n :
-         {"setgroups", "umask", "chroot", "pivot_root", "unshare", "setns", "clone", "clone3"}) {
-      v.push_back(policy::SyscallNumber(n));
+         {"setgroups", "umask", "chroot", "pivot_root", "unshare", "setns", "clone", "clone3",
+          "mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr"}) {
+      int nr = policy::SyscallNumber(n);
+      if (nr >= 0) v.push_back(nr);  // (a name the system's libseccomp does not know)
     }
     return v;
   }();

@@ -301,6 +301,25 @@ Resolved ResolveInTarget(int root_fd, int base_fd, const std::string& path, bool
   return out;
 }
 
+// Whether `real` is in the /proc directory of the agent (`agent`), or of one
+// of its threads (/proc/TID of a thread other than the first is reachable by
+// name too): what the agent would open there as itself is never the
+// workload's.
+bool InAgentsProc(std::string_view real, pid_t agent) {
+  constexpr std::string_view kProc = "/proc/";
+  if (real.substr(0, kProc.size()) != kProc) return false;
+  std::string_view rest = real.substr(kProc.size());
+  std::size_t end = rest.find('/');
+  std::string_view id = rest.substr(0, end);
+  if (id.empty() || id.size() > 10 ||
+      id.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  if (id == std::to_string(agent)) return true;
+  std::string task = "/proc/" + std::to_string(agent) + "/task/" + std::string(id);
+  return ::access(task.c_str(), F_OK) == 0;
+}
+
 // An O_PATH descriptor of `path` (relative to `base_fd` unless absolute) as
 // the workload resolves it, or -errno: the kernel's lookup, and the agent's
 // own where the kernel's would be the agent's view (see ResolveInTarget).
@@ -311,9 +330,7 @@ long LookupInTarget(const Target& t, pid_t tgid, pid_t agent, int base_fd, const
                    RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0));
   bool again = r == -ELOOP || r == -ENOENT;
   if (r >= 0) {
-    const std::string own = "/proc/" + std::to_string(agent);
-    std::string real = PathOfFd(static_cast<int>(r));
-    if (real == own || real.rfind(own + "/", 0) == 0) {
+    if (InAgentsProc(PathOfFd(static_cast<int>(r)), agent)) {
       ::close(static_cast<int>(r));
       again = true;
     }
@@ -446,6 +463,14 @@ Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy,
   self_fds_ = ::open((self_proc_ + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   // The workload's root, until it may have changed (HandleState).
   root_fd_ = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  std::string why;
+  lexical_names_ = MountsMatchNamesExactly(&why);  // (target.h)
+  if (!lexical_names_) {
+    log::Info(
+        "a mounted file system may match names regardless of case: "
+        "every open reads its object's name from the kernel",
+        {{"mount", why}});
+  }
   // Since Linux 6.6: a notification wakes this thread on the workload
   // thread's CPU, and the answer wakes the workload on ours, instead of
   // waking an idle CPU each way (tests/bench/README.md, "agent_bench.sh").
@@ -497,16 +522,20 @@ void Supervisor::AttachProc(Target& t) {
         fds.Close();
       procs_.clear();
     }
+    // PIDFD_THREAD (O_EXCL, Linux 6.9): a pidfd of the thread itself. -1 on
+    // older kernels: the credentials then come from the status file. Opened
+    // first: if that thread dies and its id is reused before /proc/TID is
+    // opened, the pidfd fails (ESRCH) at its first use and the entry is
+    // opened again, instead of pairing a live pidfd with a dead thread's
+    // /proc.
+    Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, t.tid, O_EXCL)));
     char path[32];
     std::snprintf(path, sizeof(path), "/proc/%d", static_cast<int>(t.tid));
     Fd dir(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0) return;
     Fd status(::openat(dir.get(), "status", O_RDONLY | O_CLOEXEC));
     if (status.get() < 0) return;
-    // PIDFD_THREAD (O_EXCL, Linux 6.9): a pidfd of the thread itself. -1 on
-    // older kernels: the credentials then come from the status file.
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, t.tid, O_EXCL));
-    it = procs_.emplace(t.tid, ProcFds{dir.release(), status.release(), pidfd}).first;
+    it = procs_.emplace(t.tid, ProcFds{dir.release(), status.release(), pidfd.release()}).first;
   }
   t.proc_dir = it->second.dir;
   t.status_fd = it->second.status;
@@ -663,8 +692,18 @@ void Supervisor::HandleState(Call& c) {
                    kChroot = policy::SyscallNumber("chroot"),
                    kPivotRoot = policy::SyscallNumber("pivot_root"),
                    kClone = policy::SyscallNumber("clone");
-  bool groups = false, umask = false, root = false;
-  if (c.nr == kSetgroups) {
+  static const std::unordered_map<int, bool> kMounts = [] {
+    std::unordered_map<int, bool> m;
+    for (const char* n :
+         {"mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr"}) {
+      m[policy::SyscallNumber(n)] = true;
+    }
+    return m;
+  }();
+  bool groups = false, umask = false, root = false, mounts = false;
+  if (kMounts.count(c.nr) != 0) {
+    mounts = true;
+  } else if (c.nr == kSetgroups) {
     groups = true;
   } else if (c.nr == kUmask) {
     umask = true;
@@ -674,7 +713,7 @@ void Supervisor::HandleState(Call& c) {
     // (Sent here for a namespace flag, or for the table's own clone rules.)
     groups = root = (c.args[0] & (CLONE_NEWNS | CLONE_NEWUSER)) != 0;
   } else {  // unshare, setns, clone3: namespaces
-    groups = umask = root = true;
+    groups = umask = root = mounts = true;
   }
   auto note = [&](bool now, bool& flag, const char* what) {
     if (!now || flag) return;
@@ -686,6 +725,13 @@ void Supervisor::HandleState(Call& c) {
   note(groups, groups_changed_, "supplementary groups");
   note(umask, umask_changed_, "umask");
   note(root, root_changed_, "root or mount namespace");
+  if (mounts && lexical_names_) {
+    lexical_names_ = false;
+    log::Info(
+        "the workload may have changed its mounts: every open reads its object's "
+        "name from the kernel from now on",
+        {{"syscall", c.name}});
+  }
   HandleOther(c);
 }
 
@@ -823,6 +869,21 @@ void Supervisor::HandleOpen(Call& c) {
     mode = how.mode;
     resolve = how.resolve;
   }
+  if (c.name != "openat2") {
+    // What the kernel keeps of open/openat/creat arguments (openat2, which
+    // the agent opens with, refuses the rest with EINVAL): the known flags,
+    // only O_PATH's companions with O_PATH, the permission bits of the mode
+    // and only for a create.
+    constexpr std::uint64_t kLargeFile = 0100000;  // the kernel's (0 in glibc's x86-64 headers)
+    constexpr std::uint64_t kValidFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
+                                          O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_ASYNC |
+                                          O_DIRECT | kLargeFile | O_DIRECTORY | O_NOFOLLOW |
+                                          O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE;
+    constexpr std::uint64_t kPathFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    flags &= kValidFlags;
+    if (flags & O_PATH) flags &= kPathFlags;
+    mode = (flags & (O_CREAT | __O_TMPFILE)) != 0 ? (mode & 07777) : 0;
+  }
   auto path = c.target.ReadString(path_addr);
   if (!StillValid(c)) return;
   if (!path.ok()) {
@@ -859,11 +920,12 @@ void Supervisor::HandleOpen(Call& c) {
   std::string lexical = JoinAndNormalize(base_path, request);
   // Whether the lexical path is the real one for a lookup that crosses no
   // symlink (RESOLVE_NO_SYMLINKS): the workload's root is the agent's, it
-  // set no RESOLVE_* flag of its own, and a relative path's base has a real
+  // set no RESOLVE_* flag of its own, every file system mounted matches
+  // names exactly (lexical_names_), and a relative path's base has a real
   // name (not "... (deleted)", not outside the root).
   constexpr std::string_view kDeleted = " (deleted)";
   const bool lexical_is_real =
-      resolve == 0 && c.target.known_root >= 0 &&
+      resolve == 0 && c.target.known_root >= 0 && lexical_names_ &&
       (absolute ||
        (!base_path.empty() && base_path.front() == '/' &&
         !(base_path.size() >= kDeleted.size() &&
@@ -900,7 +962,11 @@ void Supervisor::HandleOpen(Call& c) {
   const std::uint64_t own_flags = (flags | O_CLOEXEC | O_NOCTTY);
   // The lookup: an O_PATH descriptor, which opens nothing (no truncation, no
   // device open, no FIFO wait) before the decision.
-  const std::uint64_t lookup_flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY));
+  // O_CREAT|O_EXCL never follows a final symlink: it fails on one (EEXIST),
+  // wherever it points.
+  const bool no_follow = (flags & O_NOFOLLOW) != 0 || ((flags & O_CREAT) && (flags & O_EXCL));
+  const std::uint64_t lookup_flags =
+      O_PATH | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0) | (flags & O_DIRECTORY);
   // The kernel never follows a magic link for the agent (through /proc/self
   // it would be the agent's descriptor); ResolveInTarget follows the
   // workload's.
@@ -942,10 +1008,7 @@ void Supervisor::HandleOpen(Call& c) {
     Record(c, v, 0);
   };
 
-  auto agents_own = [&](const std::string& real) {
-    return real.compare(0, self_proc_.size(), self_proc_) == 0 &&
-           (real.size() == self_proc_.size() || real[self_proc_.size()] == '/');
-  };
+  auto agents_own = [&](const std::string& real) { return InAgentsProc(real, self_pid_); };
   // The kernel's lookup of `p` (an O_PATH descriptor or -errno) and the real
   // path of what it found. First without crossing a symlink: then the real
   // path is `lexical_p`, and no readlink is needed; a symlink on the way
@@ -1079,8 +1142,8 @@ void Supervisor::HandleOpen(Call& c) {
         auto root = c.target.OpenRoot();
         if (!root.ok()) return Fail(c, EACCES);
         Fd root_fd(*root);
-        Resolved res = ResolveInTarget(root_fd.get(), base_fd.get(), request,
-                                       (flags & O_NOFOLLOW) == 0, c.creds.tgid, c.target.tid);
+        Resolved res = ResolveInTarget(root_fd.get(), base_fd.get(), request, !no_follow,
+                                       c.creds.tgid, c.target.tid);
         if (res.fd >= 0) {
           r = res.fd;
           real = PathOfFd(res.fd);
@@ -1684,6 +1747,16 @@ void Supervisor::HandleOther(Call& c) {
   if (!StillValid(c)) return;
   if (app) {
     v.decision = *app;
+    v.from_syscall_rule = true;
+  } else if (c.entry != nullptr && (c.entry->handling() == v1::SyscallEntry::KERNEL_DENY ||
+                                    (c.entry->handling() == v1::SyscallEntry::KERNEL_ARGS &&
+                                     c.entry->fallback() == v1::ACTION_DENY))) {
+    // The table's own answer when none of its rules matched: the filter
+    // sends such a syscall here for the agent's sake (filter step 5), or a
+    // reloaded table decides it where the running filter notifies.
+    v.decision = Decision{.action = Action::kDeny,
+                          .enforced = !policy_->table.permissive(),
+                          .category = Category::kApplication};
     v.from_syscall_rule = true;
   } else {
     v.decision = Decision{.action = Action::kAllow, .category = Category::kApplication};

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <unordered_map>
 
 namespace portcullis::agent {
 namespace {
@@ -268,6 +270,81 @@ StatusOr<int> Target::OpenDir(int dirfd) const {
 
 std::string Target::FdLink(int fd) const {
   return ReadLink(ProcPath(tid, "fd/") + std::to_string(fd));
+}
+
+// Whether every file system in `mountinfo` (/proc/PID/mountinfo) compares
+// names byte for byte. Case-insensitive file systems (vfat, exfat, ntfs3,
+// cifs, fuse, 9p, ...) and casefold directories (ext4, f2fs, tmpfs mounted
+// with "casefold", where the kernel can casefold) do not: "/data/SECRET" may
+// be "/data/secret". Unknown types count as not, unless mounted on a file
+// (Docker's /etc/hosts: no names to look up under it). Else `why` names the
+// first such mount.
+bool MountsMatchNamesExactly(std::string_view mountinfo, bool casefold_kernel,
+                             const std::function<bool(const std::string&)>& is_file,
+                             std::string* why) {
+  static const std::unordered_map<std::string_view, bool> kExact = {
+      {"overlay", true},  {"proc", true},       {"sysfs", true},     {"devpts", true},
+      {"devtmpfs", true}, {"ramfs", true},      {"cgroup", true},    {"cgroup2", true},
+      {"mqueue", true},   {"btrfs", true},      {"xfs", true},       {"tracefs", true},
+      {"debugfs", true},  {"securityfs", true}, {"bpf", true},       {"pstore", true},
+      {"configfs", true}, {"fusectl", true},    {"hugetlbfs", true}, {"binfmt_misc", true},
+      {"nsfs", true},     {"autofs", true},     {"tmpfs", false},    {"ext2", false},
+      {"ext3", false},    {"ext4", false},      {"f2fs", false},
+  };  // false: exact only without casefolding in the kernel (tmpfs: or its option)
+  std::string_view rest = mountinfo;
+  while (!rest.empty()) {
+    std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    // "id parent major:minor root mount-point options [tags] - type source super-options"
+    std::size_t dash = line.find(" - ");
+    if (dash == std::string_view::npos) continue;
+    std::string_view tail = line.substr(dash + 3);
+    std::string_view type = tail.substr(0, tail.find(' '));
+    std::size_t last = tail.rfind(' ');
+    std::string_view options =
+        last == std::string_view::npos ? std::string_view() : tail.substr(last + 1);
+    auto it = kExact.find(type);
+    const bool exact = it != kExact.end() &&
+                       (it->second || !casefold_kernel ||
+                        (type == "tmpfs" && options.find("casefold") == std::string_view::npos));
+    if (exact) continue;
+    std::string_view head = line.substr(0, dash);
+    std::string point;
+    std::size_t at = 0;
+    for (int i = 0; i < 4 && at != std::string_view::npos; ++i) {
+      at = head.find(' ', at);
+      if (at != std::string_view::npos) ++at;
+    }
+    if (at != std::string_view::npos) point = std::string(head.substr(at, head.find(' ', at) - at));
+    if (!point.empty() && is_file(point)) continue;
+    *why = std::string(type) + " on " + point;
+    return false;
+  }
+  return true;
+}
+
+bool MountsMatchNamesExactly(std::string* why) {
+  auto exists = [](const char* p) { return ::access(p, F_OK) == 0; };
+  const bool casefold_kernel = exists("/sys/fs/ext4/features/casefold") ||
+                               exists("/sys/fs/f2fs/features/casefold") ||
+                               exists("/sys/fs/tmpfs/features/casefold");
+  int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = "/proc/self/mountinfo unreadable";
+    return false;
+  }
+  std::string all;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
+    all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  // (A mount point with escaped characters, "\040", does not stat: it counts.)
+  auto is_file = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+  };
+  return MountsMatchNamesExactly(all, casefold_kernel, is_file, why);
 }
 
 std::string PathOfFd(int fd) {

@@ -94,6 +94,41 @@ TEST(Enforce, CompiledRuleTableFile) {
             EPERM);
 }
 
+TEST(Enforce, TheTablesFallbackHoldsForCallsTheAgentWatches) {
+  // umask is sent to the agent for its own sake (filter step 5) even where
+  // the table decides it with argument rules in the kernel; the agent must
+  // then apply the table's fallback too, not only its rules. (A compiled
+  // policy's syscall rules fall back to allow: the table is edited, as one
+  // made elsewhere could be.)
+  auto loaded = LoadPolicy(R"({"rules": [
+      {"type": "file", "action": "deny", "paths": ["/nonexistent/"]},
+      {"type": "syscall", "action": "allow", "syscall": "umask",
+       "args": [{"index": 0, "op": "eq", "value": 63}]}]})",
+                           "doc", false);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  v1::RuleTable table = loaded->table;
+  bool edited = false;
+  for (v1::SyscallEntry& e : *table.mutable_syscalls()) {
+    if (e.name() != "umask") continue;
+    ASSERT_EQ(e.handling(), v1::SyscallEntry::KERNEL_ARGS);
+    e.set_fallback(v1::ACTION_DENY);
+    e.set_deny_errno(EPERM);
+    edited = true;
+  }
+  ASSERT_TRUE(edited);
+  std::string bytes;
+  ASSERT_TRUE(table.SerializeToString(&bytes));
+  std::string policy = WriteFile("umask.table", bytes);
+  auto run = [&](const char* mask) {
+    return RunProgram(
+               {AgentBin(), "--policy", policy, "--", TestProgram("syscall_probe"), "95", mask})
+        .code;
+  };
+  EXPECT_EQ(run("63"), 0);      // the rule allows 077
+  EXPECT_EQ(run("18"), EPERM);  // 022: no rule, the fallback denies
+  EXPECT_EQ(RunProgram({TestProgram("syscall_probe"), "95", "18"}).code, 0);  // the kernel
+}
+
 TEST(Enforce, ForeignAbiKillsTheWorkload) {
   std::string policy = WriteFile("empty.json", R"({"rules": []})");
   // getpid through the x32 ABI.

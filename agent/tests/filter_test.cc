@@ -387,6 +387,19 @@ TEST(FilterProgram, WorkloadStateChangesReachTheAgent) {
   EXPECT_EQ(Eval(hardened.code(), Call(clone, {SIGCHLD})), kAllow);
   EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_VM | SIGCHLD})), ErrnoRet(EPERM));
   EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_NEWNS | SIGCHLD})), kNotify);
+  // The mount calls: a mount can give a file a second name, or bring in a
+  // file system that matches names regardless of case.
+  for (const char* n : {"mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr"})
+    EXPECT_EQ(Eval(files.code(), Call(policy::SyscallNumber(n))), kNotify) << n;
+  // A table that allows clone3 outright (a table made elsewhere) keeps it
+  // working: the agent gets it.
+  v1::RuleTable allows = TableOf(R"({"rules": [
+      {"type": "file", "action": "deny", "paths": ["/secret/"]}]})");
+  v1::SyscallEntry* e = allows.add_syscalls();
+  e->set_number(clone3);
+  e->set_name("clone3");
+  e->set_handling(v1::SyscallEntry::KERNEL_ALLOW);
+  EXPECT_EQ(Eval(FilterOf(allows).code(), Call(clone3)), kNotify);
   // A filter that sends nothing to the agent adds nothing: no listener.
   FilterProgram kernel_only = FilterOf(TableOf(R"({"rules": [
       {"type": "syscall", "action": "deny", "syscall": "personality"}]})"));

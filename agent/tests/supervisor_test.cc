@@ -278,6 +278,34 @@ TEST_F(SupervisorTest, OpenedDescriptorsCarryTheWorkloadsFlags) {
             static_cast<fs::perms>(0644 & ~umask));
 }
 
+TEST_F(SupervisorTest, OpenArgumentsAreTakenAsTheKernelTakesThem) {
+  // open/openat ignore unknown flag bits and a mode's file type bits;
+  // openat2, which the agent opens with, would refuse them (EINVAL).
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  auto native = RunProgram({Probe(), "rawcreate", P("native")});
+  ASSERT_EQ(native.code, 0);
+  auto agent = Agent(policy, {Probe(), "rawcreate", P("agent")});
+  EXPECT_EQ(agent.code, 0);
+  EXPECT_EQ(agent.out, native.out);
+  // O_CREAT|O_EXCL fails on a symlink, even a dangling one, and creates
+  // nothing where it points.
+  ASSERT_EQ(symlink(P("nowhere").c_str(), P("dangling").c_str()), 0);
+  EXPECT_EQ(RunProgram({Probe(), "create", P("dangling")}).code, EEXIST);  // the kernel
+  EXPECT_EQ(Agent(policy, {Probe(), "create", P("dangling")}).code, EEXIST);
+  EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
+}
+
+TEST_F(SupervisorTest, TheAgentsThreadsAreNotTheWorkloads) {
+  // /proc/TID of any thread of the agent (the event writer's too) would be
+  // opened as the agent: refused like /proc/<agent pid>.
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  auto r = Agent(policy, {Probe(), "agentproc"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(SupervisorTest, OpensWithTheGroupsTheWorkloadSetItself) {
   // The supervisor takes the workload's groups to be its own until the
   // workload calls setgroups (which the filter sends to it): a file only a

@@ -70,5 +70,63 @@ TEST(Target, CredentialsAndIdentity) {
   EXPECT_FALSE(Target{.tid = 999999999}.ReadCredentials().ok());
 }
 
+TEST(Target, IdentityFromThePidfdAgreesWithTheStatusFile) {
+  // A pidfd of the calling thread (PIDFD_THREAD; Linux 6.9) and
+  // PIDFD_GET_INFO (6.13): where the kernel has them, the same answer as
+  // /proc/TID/status for everything but the groups and the umask.
+  const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, tid, O_EXCL));
+  if (pidfd < 0) GTEST_SKIP() << "no thread pidfds on this kernel";
+  Target self{.tid = tid, .pidfd = pidfd};
+  auto fast = self.ReadIdentity();
+  close(pidfd);
+  if (!fast.ok() && fast.status().code() == StatusCode::kFailedPrecondition) {
+    GTEST_SKIP() << fast.status();
+  }
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  auto slow = Target{.tid = tid}.ReadCredentials();
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  EXPECT_EQ(fast->uid, slow->uid);
+  EXPECT_EQ(fast->euid, slow->euid);
+  EXPECT_EQ(fast->fsuid, slow->fsuid);
+  EXPECT_EQ(fast->gid, slow->gid);
+  EXPECT_EQ(fast->egid, slow->egid);
+  EXPECT_EQ(fast->fsgid, slow->fsgid);
+  EXPECT_EQ(fast->cap_effective, slow->cap_effective);
+  EXPECT_EQ(fast->tgid, getpid());
+  EXPECT_EQ(fast->ppid, getppid());
+  // No pidfd: refused, the caller reads the status file.
+  EXPECT_EQ(Target{.tid = tid}.ReadIdentity().status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(MountsMatchNamesExactly, CaseInsensitiveFileSystemsTurnLexicalPathsOff) {
+  auto line = [](const std::string& point, const std::string& type, const std::string& opts) {
+    return "36 35 98:0 / " + point + " rw,noatime master:1 - " + type + " src " + opts + "\n";
+  };
+  const std::string container = line("/", "overlay", "rw,lowerdir=/l") +
+                                line("/proc", "proc", "rw") + line("/dev", "tmpfs", "rw") +
+                                line("/dev/shm", "tmpfs", "rw,size=65536k") +
+                                line("/etc/hosts", "ext4", "rw") + line("/data", "ext4", "rw");
+  auto files = [](const std::string& p) { return p == "/etc/hosts"; };
+  std::string why;
+  EXPECT_TRUE(MountsMatchNamesExactly(container, false, files, &why)) << why;
+  // A kernel that can casefold: an ext4 directory might be casefolded; an
+  // ext4 file mounted on a file holds no names.
+  EXPECT_FALSE(MountsMatchNamesExactly(container, true, files, &why));
+  EXPECT_EQ(why, "ext4 on /data");
+  const std::string no_data = line("/", "overlay", "rw") + line("/etc/hosts", "ext4", "rw") +
+                              line("/run", "tmpfs", "rw,size=1k");
+  EXPECT_TRUE(MountsMatchNamesExactly(no_data, true, files, &why)) << why;
+  // tmpfs with casefold; file systems that never match exactly; unknown ones.
+  EXPECT_FALSE(MountsMatchNamesExactly(no_data + line("/ci", "tmpfs", "rw,casefold=utf8-12.1.0"),
+                                       true, files, &why));
+  EXPECT_EQ(why, "tmpfs on /ci");
+  for (const char* type : {"vfat", "exfat", "ntfs3", "cifs", "fuse.sshfs", "9p", "madeupfs"}) {
+    EXPECT_FALSE(MountsMatchNamesExactly(container + line("/mnt", type, "rw"), false, files, &why))
+        << type;
+    EXPECT_EQ(why, std::string(type) + " on /mnt");
+  }
+}
+
 }  // namespace
 }  // namespace portcullis::agent

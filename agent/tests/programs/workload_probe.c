@@ -20,6 +20,12 @@
  *                                       this one creates PATH 0666 (O_EXCL)
  *                                       and prints its mode
  *   workload_probe chroot DIR open PATH chroot(DIR), chdir("/") first (root)
+ *   workload_probe rawcreate PATH       open O_CREAT|O_WRONLY with mode
+ *                                       S_IFREG|0640 and an unknown flag bit
+ *                                       (the kernel keeps what it knows)
+ *   workload_probe agentproc            try /proc/N/status for the 400 ids
+ *                                       after the parent's: print "agent N"
+ *                                       for one that belongs to the parent
  *   workload_probe mountns unshare|clone DIR NAME
  *       in a new mount namespace (unshare, or a child cloned with
  *       CLONE_NEWNS), mount an empty tmpfs on DIR, then open DIR/NAME: ENOENT
@@ -237,6 +243,29 @@ int main(int argc, char** argv) {
     int status = 0;
     if (waitpid(child, &status, 0) != child) return 251;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 252;
+  }
+  if (strcmp(mode, "rawcreate") == 0 && argc > 2) {
+    long fd = syscall(SYS_open, argv[2], O_CREAT | O_WRONLY | 0x4000000, S_IFREG | 0640);
+    if (fd < 0) return errno;
+    return PrintMode((int)fd);
+  }
+  if (strcmp(mode, "agentproc") == 0) {
+    /* The agent's threads other than the first have /proc/TID entries of
+     * their own (not listed, but reachable by name). */
+    pid_t parent = getppid();
+    for (pid_t n = parent + 1; n <= parent + 400; ++n) {
+      if (n == getpid()) continue;
+      char path[64], line[256];
+      snprintf(path, sizeof(path), "/proc/%d/status", (int)n);
+      FILE* f = fopen(path, "r");
+      if (f == NULL) continue;
+      while (fgets(line, sizeof(line), f) != NULL) {
+        int tgid;
+        if (sscanf(line, "Tgid: %d", &tgid) == 1 && tgid == parent) printf("agent %d\n", (int)n);
+      }
+      fclose(f);
+    }
+    return 0;
   }
   if (strcmp(mode, "chroot") == 0 && argc > 4) {
     if (chroot(argv[2]) != 0 || chdir("/") != 0) return errno;

@@ -79,10 +79,11 @@ StatusOr<FilterProgram> BuildFilter(const v1::RuleTable& table);
 // Async-signal-safe.
 int InstallFilter(const FilterProgram& program, unsigned int flags);
 
-// setgroups, umask, chroot, pivot_root, unshare, setns, clone and clone3: the
-// only ways the workload's supplementary groups, umask, root or namespaces
-// can come to differ from the agent's own (they are the agent's when the
-// workload starts). See the filter's step 5 and the supervisor.
+// setgroups, umask, chroot, pivot_root, unshare, setns, clone and clone3, and
+// the mount calls (mount, umount2, move_mount, open_tree, fsmount,
+// mount_setattr): the only ways the workload's supplementary groups, umask,
+// root, namespaces or mounts can come to differ from what the agent saw when
+// the workload started. See the filter's step 5 and the supervisor.
 const std::vector<int>& WorkloadStateSyscalls();
 
 // Which arguments of an x86-64 syscall the kernel reads as 32-bit values (int,

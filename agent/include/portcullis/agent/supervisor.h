@@ -160,6 +160,10 @@ class Supervisor {
   bool groups_changed_ = false;
   bool umask_changed_ = false;
   bool root_changed_ = false;
+  // Whether a lookup that crosses no symlink finds the object its lexical
+  // path names: every mounted file system compares names exactly (no
+  // case-insensitive ones) and the workload has made no mount call since.
+  bool lexical_names_ = false;
   SupervisorStats stats_;
 };
 

@@ -16,7 +16,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "portcullis/common/status.h"
@@ -81,6 +83,18 @@ struct Target {
   // readlink of /proc/TID/fd/N: "socket:[123]", "/etc/passwd" ...
   std::string FdLink(int fd) const;
 };
+
+// Whether every file system mounted compares names byte for byte, so that a
+// lookup that crosses no symlink finds exactly the object its lexical path
+// names (the supervisor's lexical paths). Case-insensitive file systems and
+// casefold directories do not ("/data/SECRET" may be "/data/secret"); unknown
+// types count as not, unless mounted on a file. Else `why` names the first
+// such mount. The first form reads /proc/self/mountinfo and asks the kernel
+// whether it can casefold; the second is the parser, for tests.
+bool MountsMatchNamesExactly(std::string* why);
+bool MountsMatchNamesExactly(std::string_view mountinfo, bool casefold_kernel,
+                             const std::function<bool(const std::string&)>& is_file,
+                             std::string* why);
 
 // The path an O_PATH (or any) descriptor of the agent refers to.
 std::string PathOfFd(int fd);
