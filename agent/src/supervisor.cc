@@ -92,6 +92,7 @@ const std::unordered_map<std::string, PathOpSpec>& PathOps() {
       {"linkat", {0, 1, F::kCreate, false, 2, 3, F::kCreate}},
       {"chmod", {-1, 0, F::kChmod, true}},
       {"fchmodat", {0, 1, F::kChmod, true}},
+      {"fchmodat2", {0, 1, F::kChmod, true}},  // (Linux 6.6: flags)
       {"chown", {-1, 0, F::kChmod, true}},
       {"lchown", {-1, 0, F::kChmod}},
       {"fchownat", {0, 1, F::kChmod, true}},
@@ -1464,6 +1465,10 @@ void Supervisor::HandlePathOp(Call& c) {
     follow = (c.args[4] & AT_SYMLINK_NOFOLLOW) == 0;
     empty_ok = (c.args[4] & AT_EMPTY_PATH) != 0;
   }
+  if (c.name == "fchmodat2") {
+    follow = (c.args[3] & AT_SYMLINK_NOFOLLOW) == 0;
+    empty_ok = (c.args[3] & AT_EMPTY_PATH) != 0;
+  }
   if (c.name == "linkat") {
     empty_ok = (c.args[4] & AT_EMPTY_PATH) != 0;
     follow = (c.args[4] & AT_SYMLINK_FOLLOW) != 0;
@@ -1570,6 +1575,13 @@ bool Supervisor::Perform(const Call& c, Place& first, Place* second, const std::
     return need_object() && ::chmod(self(first.object).c_str(), static_cast<mode_t>(a[1])) == 0;
   if (n == "fchmodat")
     return need_object() && ::chmod(self(first.object).c_str(), static_cast<mode_t>(a[2])) == 0;
+  if (n == "fchmodat2") {
+    // On the object located as the call locates it (a symlink itself under
+    // AT_SYMLINK_NOFOLLOW: most file systems refuse, EOPNOTSUPP, as natively).
+    const int nofollow = static_cast<int>(a[3] & AT_SYMLINK_NOFOLLOW);
+    return need_object() && syscall(policy::SyscallNumber("fchmodat2"), first.object.get(), "",
+                                    static_cast<mode_t>(a[2]), AT_EMPTY_PATH | nofollow) == 0;
+  }
   if (n == "chown" || n == "lchown") {
     return need_object() && ::fchownat(first.object.get(), "", static_cast<uid_t>(a[1]),
                                        static_cast<gid_t>(a[2]), AT_EMPTY_PATH) == 0;

@@ -158,6 +158,16 @@ TEST_F(BypassTest, IoUringOpenatIsRefused) {
   EXPECT_EQ(r.out, "allowed\n");
 }
 
+TEST_F(BypassTest, OpenByHandleIsRefused) {
+  // A file handle names no path: the compiler denies open_by_handle_at for
+  // any policy with a file rule (implied deny-file-handles).
+  if (RunProgram({Bypass(), "byhandle", P("box"), "secret"}).code == EPERM) {
+    GTEST_SKIP() << "needs CAP_DAC_READ_SEARCH";
+  }
+  ExpectWorksBare({Bypass(), "byhandle", P("box"), "secret"});
+  ExpectStopped({Bypass(), "byhandle", P("box"), "secret"}, EPERM);
+}
+
 TEST_F(BypassTest, ExecveatOfTheDeniedProgram) {
   ExpectStopped({Bypass(), "execveat-fd", P("tool")}, EACCES);
   ExpectStopped({Bypass(), "execveat-path", P("tool")}, EACCES);

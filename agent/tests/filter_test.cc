@@ -321,10 +321,11 @@ TEST(FilterProgram, EveryEntryPointOfEveryBehaviourIsCovered) {
   for (const v1::SyscallEntry& e : t.syscalls())
     if (e.handling() == v1::SyscallEntry::AGENT) listed.insert(e.number());
   EXPECT_EQ(listed, expected);  // the compiler routes all of them to the agent ...
-  // io_uring would bypass them all: the compiler denies it (implied
-  // deny-io-uring), in the kernel.
+  // io_uring and file handles would bypass them all: the compiler denies
+  // them (implied deny-io-uring and deny-file-handles), in the kernel.
   std::set<int> io_uring;
-  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+  for (const char* n :
+       {"io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at"})
     io_uring.insert(policy::SyscallNumber(n));
   // The filter adds what the supervisor watches (WorkloadStateSyscalls; clone
   // only with a namespace flag, clone3 fails: FilterProgram.

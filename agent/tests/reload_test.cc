@@ -84,9 +84,13 @@ TEST(SyscallsNeedingRestart, WhatTheRunningFilterCanEnforce) {
   b = Blockers(kSecretDenied, kSecretDenied, /*next_permissive=*/true);
   EXPECT_TRUE(Has(b, "io_uring_setup"));
   // Dropping every file rule: the agent allows what it is still sent, but
-  // io_uring stays denied in the kernel unless the new policy denies it too.
-  EXPECT_TRUE(Has(Blockers(kSecretDenied, R"({"rules": []})"), "io_uring_setup"));
-  EXPECT_EQ(Blockers(kSecretDenied, R"({"hardening": ["deny-io-uring"], "rules": []})"),
+  // io_uring and file handles stay denied in the kernel unless the new
+  // policy denies them too.
+  b = Blockers(kSecretDenied, R"({"rules": []})");
+  EXPECT_TRUE(Has(b, "io_uring_setup"));
+  EXPECT_TRUE(Has(b, "open_by_handle_at"));
+  EXPECT_EQ(Blockers(kSecretDenied,
+                     R"({"hardening": ["deny-io-uring", "deny-file-handles"], "rules": []})"),
             std::vector<std::string>{});
 }
 

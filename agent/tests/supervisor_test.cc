@@ -153,6 +153,10 @@ TEST_F(SupervisorTest, PathOperationsAreDecidedAndCarriedOutByTheAgent) {
   EXPECT_EQ(op({"symlink", "/etc/passwd", P("protected/l")}), EACCES);
   EXPECT_EQ(op({"link", P("allowed"), P("protected/h")}), EACCES);
   EXPECT_EQ(op({"chmod", P("protected/keep"), "777"}), EACCES);
+  const bool chmod2 = RunProgram({Probe(), "chmod2", P("allowed"), "644"}).code == 0;
+  if (chmod2) {
+    EXPECT_EQ(op({"chmod2", P("protected/keep"), "777"}), EACCES);  // fchmodat2
+  }
   EXPECT_EQ(op({"truncate-to", P("protected/keep"), "0"}), EACCES);
   // A symlink outside pointing in: chmod and truncate follow it.
   fs::create_symlink(dir_ / "protected" / "keep", dir_ / "way-in");
@@ -170,6 +174,11 @@ TEST_F(SupervisorTest, PathOperationsAreDecidedAndCarriedOutByTheAgent) {
   EXPECT_EQ(fs::hard_link_count(dir_ / "hard"), 2u);
   EXPECT_EQ(op({"symlink", "renamed", P("soft")}), 0);
   EXPECT_EQ(fs::read_symlink(dir_ / "soft"), "renamed");
+  if (chmod2) {
+    EXPECT_EQ(op({"chmod2", P("soft"), "640"}), 0);  // follows to "renamed"
+    EXPECT_EQ(fs::status(dir_ / "renamed").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  }
   EXPECT_EQ(op({"chmod", P("soft"), "600"}), 0);  // follows to "renamed"
   EXPECT_EQ(fs::status(dir_ / "renamed").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
@@ -182,7 +191,7 @@ TEST_F(SupervisorTest, PathOperationsAreDecidedAndCarriedOutByTheAgent) {
   EXPECT_EQ(op({"rmdir", P("allowed")}), ENOTDIR);
   EXPECT_EQ(op({"mkdir", P("allowed")}), EEXIST);
   std::string events = Events();
-  EXPECT_EQ(CountLines(events, "\"rule_id\":\"protect\""), 9) << events;
+  EXPECT_EQ(CountLines(events, "\"rule_id\":\"protect\""), chmod2 ? 10 : 9) << events;
   EXPECT_EQ(CountLines(events, "\"new_path\":\"" + P("protected/new") + "\""), 1) << events;
 }
 

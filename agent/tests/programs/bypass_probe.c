@@ -9,6 +9,9 @@
  *                                      is "-", NAME, O_RDONLY, resolve flags)
  *   bypass_probe uring PATH            IORING_OP_OPENAT through raw
  *                                      io_uring_setup / io_uring_enter
+ *   bypass_probe byhandle DIR NAME     name_to_handle_at(DIR/NAME), then
+ *                                      open_by_handle_at (needs
+ *                                      CAP_DAC_READ_SEARCH)
  *   bypass_probe execveat-fd PROG      execveat(fd of PROG, "", AT_EMPTY_PATH)
  *   bypass_probe execveat-path PROG    execveat(AT_FDCWD, PROG, 0)
  *   bypass_probe execveat-dirfd DIR NAME
@@ -178,6 +181,19 @@ int main(int argc, char** argv) {
     return fd < 0 ? errno : PrintFirstLine((int)fd);
   }
   if (strcmp(mode, "uring") == 0) return UringOpen(argv[2]);
+  if (strcmp(mode, "byhandle") == 0 && argc > 3) {
+    int dir = open(argv[2], O_RDONLY | O_DIRECTORY);
+    if (dir < 0) return errno;
+    struct {
+      struct file_handle h;
+      unsigned char bytes[MAX_HANDLE_SZ];
+    } handle;
+    handle.h.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(dir, argv[3], &handle.h, &mount_id, 0) != 0) return errno;
+    int fd = open_by_handle_at(dir, &handle.h, O_RDONLY);
+    return fd < 0 ? errno : PrintFirstLine(fd);
+  }
   if (strcmp(mode, "execveat-fd") == 0) {
     int fd = open(argv[2], O_RDONLY);
     if (fd < 0) return errno;

@@ -41,7 +41,8 @@
  *   workload_probe udp PORT             unconnected UDP sendto 127.0.0.1:PORT
  *   workload_probe loop PATH N          open and close PATH N times
  *   workload_probe unlink|rmdir|mkdir PATH, rename|link|symlink A B,
- *                  chmod PATH OCTAL, truncate-to PATH LEN
+ *                  chmod PATH OCTAL, truncate-to PATH LEN, chmod2 PATH OCTAL
+ *                  (fchmodat2)
  *                                       the libc call of that name
  *   workload_probe unlinkrace VICTIM PROTECTED N
  *       a second thread flips one path buffer between VICTIM and PROTECTED
@@ -340,6 +341,11 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "symlink") == 0 && argc > 3) return symlink(argv[2], argv[3]) == 0 ? 0 : errno;
   if (strcmp(mode, "chmod") == 0 && argc > 3) {
     return chmod(argv[2], (mode_t)strtol(argv[3], NULL, 8)) == 0 ? 0 : errno;
+  }
+  if (strcmp(mode, "chmod2") == 0 && argc > 3) {
+    /* fchmodat2 (Linux 6.6, x86-64 number 452), flags 0. */
+    long r = syscall(452, AT_FDCWD, argv[2], (mode_t)strtol(argv[3], NULL, 8), 0);
+    return r == 0 ? 0 : errno;
   }
   if (strcmp(mode, "truncate-to") == 0 && argc > 3) {
     return truncate(argv[2], atol(argv[3])) == 0 ? 0 : errno;

@@ -156,15 +156,39 @@ bool Relevant(const Rule& rule, const CategorySyscall& s) {
 
 }  // namespace
 
+namespace {
+
+// x86-64 syscalls newer than the libseccomp Debian 12 ships (2.5.4, which
+// knows Linux up to 6.0): without them a policy could not name them, and the
+// compiler could not cover fchmodat2, a chmod entry point (Linux 6.6).
+constexpr std::pair<std::string_view, int> kNewerSyscalls[] = {
+    {"futex_waitv", 449},       {"set_mempolicy_home_node", 450},
+    {"cachestat", 451},         {"fchmodat2", 452},
+    {"map_shadow_stack", 453},  {"futex_wake", 454},
+    {"futex_wait", 455},        {"futex_requeue", 456},
+    {"statmount", 457},         {"listmount", 458},
+    {"lsm_get_self_attr", 459}, {"lsm_set_self_attr", 460},
+    {"lsm_list_modules", 461},  {"mseal", 462},
+};
+
+}  // namespace
+
 int SyscallNumber(std::string_view name) {
   std::string n(name);
   int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, n.c_str());
-  return nr == __NR_SCMP_ERROR ? -1 : nr;
+  if (nr != __NR_SCMP_ERROR && nr >= 0) return nr;
+  for (const auto& [newer, number] : kNewerSyscalls)
+    if (newer == name) return number;
+  return -1;
 }
 
 std::string SyscallName(int number) {
   char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, number);
-  if (name == nullptr) return {};
+  if (name == nullptr) {
+    for (const auto& [newer, nr] : kNewerSyscalls)
+      if (nr == number) return std::string(newer);
+    return {};
+  }
   std::string out(name);
   std::free(name);
   return out;
@@ -194,6 +218,7 @@ const std::vector<CategorySyscall>& CategorySyscalls() {
       {"linkat", C::kFile, kC},
       {"chmod", C::kFile, kCh},
       {"fchmodat", C::kFile, kCh},
+      {"fchmodat2", C::kFile, kCh},
       {"chown", C::kFile, kCh},
       {"lchown", C::kFile, kCh},
       {"fchownat", C::kFile, kCh},
@@ -227,6 +252,7 @@ StatusOr<std::vector<HardeningRule>> HardeningRules(std::string_view set) {
   }
   if (set == "deny-io-uring")
     return deny({"io_uring_setup", "io_uring_enter", "io_uring_register"});
+  if (set == "deny-file-handles") return deny({"open_by_handle_at"});
   if (set == "deny-kernel-modules") {
     return deny({"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load"});
   }
@@ -270,6 +296,17 @@ std::vector<std::string> EffectiveHardening(const Policy& policy) {
   if (decides_files_or_network &&
       std::find(sets.begin(), sets.end(), kImpliedIoUringSet) == sets.end()) {
     sets.emplace_back(kImpliedIoUringSet);
+  }
+  // open_by_handle_at opens a file from a handle (name_to_handle_at of it,
+  // or one forged), with no path for a file decision to be made on
+  // (CAP_DAC_READ_SEARCH, which a root container has): it bypasses every
+  // file rule.
+  const bool decides_files =
+      policy.defaults.file != Action::kAllow ||
+      std::any_of(policy.rules.begin(), policy.rules.end(),
+                  [](const Rule& r) { return std::holds_alternative<FileRule>(r.body); });
+  if (decides_files && std::find(sets.begin(), sets.end(), kImpliedFileHandlesSet) == sets.end()) {
+    sets.emplace_back(kImpliedFileHandlesSet);
   }
   return sets;
 }

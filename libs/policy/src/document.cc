@@ -1,12 +1,11 @@
 #include "portcullis/policy/document.h"
 
-#include <seccomp.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "portcullis/common/json_pointer.h"
+#include "portcullis/policy/compiler.h"
 #include "portcullis/policy/syntax.h"
 
 namespace portcullis::policy {
@@ -220,7 +219,7 @@ SyscallRule ReadSyscallRule(Reader& r, const json& rule, const std::string& at) 
   SyscallRule s;
   if (std::optional<std::string> name = r.String(rule, at, "syscall", true, 64)) {
     s.syscall = *name;
-    s.number = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name->c_str());
+    s.number = SyscallNumber(*name);
     if (s.number < 0) r.Problem(Pointer(at, "syscall"), "unknown x86-64 syscall '" + *name + "'");
   }
   s.programs = Programs(r, rule, at);
@@ -297,6 +296,7 @@ const std::vector<HardeningSet>& HardeningSets() {
       {"deny-ptrace", "ptrace and process_vm_readv/writev of other processes"},
       {"deny-io-uring",
        "io_uring_setup, io_uring_enter, io_uring_register (bypass of per-syscall checks)"},
+      {"deny-file-handles", "open_by_handle_at (bypass of path-based file rules)"},
       {"deny-kernel-modules", "init_module, finit_module, delete_module"},
       {"deny-mount", "mount, umount2, fsopen, fsmount, move_mount, open_tree, pivot_root"},
       {"deny-raw-sockets", "socket(AF_PACKET) and socket(..., SOCK_RAW, ...)"},

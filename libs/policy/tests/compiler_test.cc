@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -204,7 +205,7 @@ TEST(CompilerTest, FileOrNetworkDecisionsImplyDenyIoUring) {
   for (const char* doc : kDecides) {
     v1::RuleTable t = TableOf(doc);
     ASSERT_GE(t.hardening_size(), 1) << doc;
-    EXPECT_EQ(t.hardening(t.hardening_size() - 1), "deny-io-uring") << doc;
+    EXPECT_EQ(t.hardening(0), "deny-io-uring") << doc;
     EXPECT_EQ(t.rules(0).id(), "deny-io-uring.io_uring_setup") << doc;
     for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
       ASSERT_NE(Entry(t, name), nullptr) << doc << " " << name;
@@ -213,7 +214,7 @@ TEST(CompilerTest, FileOrNetworkDecisionsImplyDenyIoUring) {
   }
   // Switched on explicitly: listed once, its rules once.
   v1::RuleTable twice =
-      TableOf(R"({"hardening": ["deny-io-uring"], "defaults": {"file": "deny"}, "rules": []})");
+      TableOf(R"({"hardening": ["deny-io-uring"], "defaults": {"network": "deny"}, "rules": []})");
   EXPECT_EQ(twice.hardening_size(), 1);
   EXPECT_EQ(twice.rules_size(), 3);
   // Nothing decided about files or network: io_uring stays allowed.
@@ -226,6 +227,32 @@ TEST(CompilerTest, FileOrNetworkDecisionsImplyDenyIoUring) {
     v1::RuleTable t = TableOf(doc);
     EXPECT_EQ(t.hardening_size(), 0) << doc;
     EXPECT_EQ(Entry(t, "io_uring_setup"), nullptr) << doc;
+  }
+}
+
+TEST(CompilerTest, FileDecisionsImplyDenyFileHandles) {
+  // open_by_handle_at opens a file from a handle, with no path for a file
+  // rule to match: any policy that decides files denies it.
+  using H = v1::SyscallEntry;
+  const char* kFiles[] = {
+      R"({"rules": [{"type": "file", "action": "deny", "paths": ["/etc/shadow"]}]})",
+      R"({"rules": [{"type": "file", "action": "allow", "paths": ["/x"], "operations": ["read"]}]})",
+      R"({"defaults": {"file": "monitor"}, "rules": []})",
+      R"({"hardening": ["deny-file-handles"], "defaults": {"file": "deny"}, "rules": []})",
+  };
+  for (const char* doc : kFiles) {
+    v1::RuleTable t = TableOf(doc);
+    EXPECT_EQ(std::count(t.hardening().begin(), t.hardening().end(), "deny-file-handles"), 1)
+        << doc;
+    ASSERT_NE(Entry(t, "open_by_handle_at"), nullptr) << doc;
+    EXPECT_EQ(HandlingOf(t, "open_by_handle_at"), H::KERNEL_DENY) << doc;
+  }
+  // Network decisions alone, or none: file handles stay allowed.
+  for (const char* doc :
+       {R"({"rules": [{"type": "network", "action": "deny", "direction": "outbound"}]})",
+        R"({"rules": []})"}) {
+    v1::RuleTable t = TableOf(doc);
+    EXPECT_EQ(Entry(t, "open_by_handle_at"), nullptr) << doc;
   }
 }
 

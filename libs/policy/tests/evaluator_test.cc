@@ -28,10 +28,12 @@ IpAddress Ip(const char* text) {
 }
 
 // A policy's rule `i` in its table: a policy with file or network rules gets
-// the implied deny-io-uring rules first (compiler.h, EffectiveHardening).
-int TableRule(int i) {
-  static const int kImplied = static_cast<int>(HardeningRules(kImpliedIoUringSet)->size());
-  return i < 0 ? i : i + kImplied;
+// the implied deny-io-uring rules first, one with file rules the implied
+// deny-file-handles rules too (compiler.h, EffectiveHardening).
+int TableRule(int i, bool files) {
+  static const int kIoUring = static_cast<int>(HardeningRules(kImpliedIoUringSet)->size());
+  static const int kHandles = static_cast<int>(HardeningRules(kImpliedFileHandlesSet)->size());
+  return i < 0 ? i : i + kIoUring + (files ? kHandles : 0);
 }
 
 const char* kFilePolicy = R"({
@@ -78,7 +80,7 @@ TEST(EvaluatorTest, FileRulesFirstMatchDefaultsGlobsSubtreesPrograms) {
   for (const FileCase& c : cases) {
     Decision d = p->DecideFile({.op = c.op, .program = c.program, .path = c.path});
     EXPECT_EQ(d.action, c.action) << c.program << " " << c.path;
-    EXPECT_EQ(d.rule, TableRule(c.rule)) << c.program << " " << c.path;
+    EXPECT_EQ(d.rule, TableRule(c.rule, true)) << c.program << " " << c.path;
     EXPECT_TRUE(d.enforced);
     EXPECT_EQ(d.category, c.op == FileOp::kExec ? Category::kProcess : Category::kFile);
   }
@@ -129,7 +131,7 @@ TEST(EvaluatorTest, NetworkAllowlistWithCidrsPortsProtocols) {
                                    .port = c.port,
                                    .program = c.program});
     EXPECT_EQ(d.action, c.action) << c.ip << ":" << c.port;
-    EXPECT_EQ(d.rule, TableRule(c.rule)) << c.ip << ":" << c.port;
+    EXPECT_EQ(d.rule, TableRule(c.rule, false)) << c.ip << ":" << c.port;
     EXPECT_EQ(d.category, Category::kNetwork);
   }
 }

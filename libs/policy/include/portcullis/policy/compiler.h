@@ -75,9 +75,13 @@ StatusOr<std::vector<HardeningRule>> HardeningRules(std::string_view set);
 // an io_uring ring would bypass every per-syscall decision. The table's
 // `hardening` field lists them all.
 inline constexpr std::string_view kImpliedIoUringSet = "deny-io-uring";
+// And "deny-file-handles" for every policy that decides files:
+// open_by_handle_at opens a file without a path to decide on.
+inline constexpr std::string_view kImpliedFileHandlesSet = "deny-file-handles";
 std::vector<std::string> EffectiveHardening(const Policy& policy);
 
-// x86-64 syscall numbers and names (libseccomp); -1 / "" when unknown.
+// x86-64 syscall numbers and names (libseccomp, and a table of the ones newer
+// than its version); -1 / "" when unknown.
 int SyscallNumber(std::string_view name);
 std::string SyscallName(int number);
 
