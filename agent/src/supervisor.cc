@@ -573,7 +573,8 @@ Supervisor::Kind Supervisor::KindOf(int nr) const {
       m[policy::SyscallNumber(n)] = Kind::kPathOp;
     for (const char* n : {"execve", "execveat"})
       m[policy::SyscallNumber(n)] = Kind::kExec;
-    for (const char* n : {"connect", "bind", "sendto", "sendmsg", "accept", "accept4", "listen"})
+    for (const char* n :
+         {"connect", "bind", "sendto", "sendmsg", "sendmmsg", "accept", "accept4", "listen"})
       m[policy::SyscallNumber(n)] = Kind::kNetwork;
     for (int state_nr : WorkloadStateSyscalls())
       m[state_nr] = Kind::kState;
@@ -1643,63 +1644,74 @@ void Supervisor::HandleExec(Call& c) {
 
 // --- network ---
 
+namespace {
+
+// An IP socket address read from the workload: address and port.
+struct IpPort {
+  policy::IpAddress ip;
+  std::uint16_t port = 0;
+};
+
+}  // namespace
+
 void Supervisor::HandleNetwork(Call& c) {
   using policy::Direction;
   Direction direction = Direction::kOutbound;
-  std::uint64_t addr = 0, addrlen = 0;
+  // The addresses the call sends to or binds (address, length); sendmmsg has
+  // one per message.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> addrs;
   const int sockfd = static_cast<int>(c.args[0]);
+  auto fault = [&] {
+    if (StillValid(c)) Fail(c, EFAULT);
+  };
   if (c.name == "connect") {
-    addr = c.args[1];
-    addrlen = static_cast<std::uint32_t>(c.args[2]);
+    addrs.emplace_back(c.args[1], static_cast<std::uint32_t>(c.args[2]));
   } else if (c.name == "bind") {
     direction = Direction::kListen;
-    addr = c.args[1];
-    addrlen = static_cast<std::uint32_t>(c.args[2]);
+    addrs.emplace_back(c.args[1], static_cast<std::uint32_t>(c.args[2]));
   } else if (c.name == "sendto") {
-    addr = c.args[4];
-    addrlen = static_cast<std::uint32_t>(c.args[5]);
+    addrs.emplace_back(c.args[4], static_cast<std::uint32_t>(c.args[5]));
   } else if (c.name == "sendmsg") {
     msghdr m{};
-    if (!c.target.Read(c.args[1], &m, sizeof(m)).ok()) {
-      if (!StillValid(c)) return;
-      return Fail(c, EFAULT);
-    }
-    addr = reinterpret_cast<std::uint64_t>(m.msg_name);
-    addrlen = m.msg_namelen;
+    if (!c.target.Read(c.args[1], &m, sizeof(m)).ok()) return fault();
+    addrs.emplace_back(reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen);
+  } else if (c.name == "sendmmsg") {
+    // The kernel sends at most UIO_MAXIOV (1024) messages per call.
+    const std::size_t n = std::min<std::uint64_t>(static_cast<std::uint32_t>(c.args[2]), 1024);
+    std::vector<mmsghdr> msgs(n);
+    if (n > 0 && !c.target.Read(c.args[1], msgs.data(), n * sizeof(mmsghdr)).ok()) return fault();
+    for (const mmsghdr& m : msgs)
+      addrs.emplace_back(reinterpret_cast<std::uint64_t>(m.msg_hdr.msg_name),
+                         m.msg_hdr.msg_namelen);
   }
-  Verdict v;
-  v.network = true;
-  v.net.set_direction(direction == Direction::kOutbound ? v1::DIRECTION_OUTBOUND
-                                                        : v1::DIRECTION_LISTEN);
-  std::optional<policy::IpAddress> ip;
-  std::uint16_t port = 0;
-  if (addr != 0 && addrlen >= sizeof(sa_family_t)) {
+  std::vector<IpPort> targets;
+  for (const auto& [addr, addrlen] : addrs) {
+    if (addr == 0 || addrlen < sizeof(sa_family_t)) continue;
     sockaddr_storage ss{};
     std::size_t n = std::min<std::size_t>(addrlen, sizeof(ss));
-    if (!c.target.Read(addr, &ss, n).ok()) {
-      if (!StillValid(c)) return;
-      return Fail(c, EFAULT);
-    }
+    if (!c.target.Read(addr, &ss, n).ok()) return fault();
     if (ss.ss_family == AF_INET && n >= sizeof(sockaddr_in)) {
       const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-      ip = policy::IpAddress::V4(ntohl(in->sin_addr.s_addr));
-      port = ntohs(in->sin_port);
+      targets.push_back({policy::IpAddress::V4(ntohl(in->sin_addr.s_addr)), ntohs(in->sin_port)});
     } else if (ss.ss_family == AF_INET6 && n >= sizeof(sockaddr_in6)) {
       const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
       std::array<std::uint8_t, 16> b;
       std::memcpy(b.data(), &in6->sin6_addr, 16);
-      ip = policy::IpAddress::V6(b);
-      port = ntohs(in6->sin6_port);
+      targets.push_back({policy::IpAddress::V6(b), ntohs(in6->sin6_port)});
     }
   }
   if (!StillValid(c)) return;
 
+  Verdict v;
+  v.network = true;
+  v.net.set_direction(direction == Direction::kOutbound ? v1::DIRECTION_OUTBOUND
+                                                        : v1::DIRECTION_LISTEN);
   std::optional<Decision> app =
       policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
   if (app) {
     v.decision = *app;
     v.from_syscall_rule = true;
-  } else if (!ip) {
+  } else if (targets.empty()) {
     // Not an IP address (UNIX, netlink), no address (a connected socket's
     // send), or not known before the call (accept, listen): not a decision
     // on an address. accept/listen are the documented gap (README).
@@ -1720,29 +1732,34 @@ void Supervisor::HandleNetwork(Call& c) {
       }
       ::close(pidfd);
     }
-    policy::NetworkRequest req{
-        .direction = direction, .address = *ip, .port = port, .program = c.program};
-    req.protocol = policy::Protocol::kTcp;
-    Decision tcp = policy_->compiled->DecideNetwork(req);
-    req.protocol = policy::Protocol::kUdp;
-    Decision udp = policy_->compiled->DecideNetwork(req);
-    if (proto == IPPROTO_TCP) {
-      v.decision = tcp;
-      v.net.set_protocol(v1::PROTOCOL_TCP);
-    } else if (proto == IPPROTO_UDP) {
-      v.decision = udp;
-      v.net.set_protocol(v1::PROTOCOL_UDP);
-    } else {
-      v.decision = Severity(udp) > Severity(tcp) ? udp : tcp;
-    }
-    std::string bytes(reinterpret_cast<const char*>(ip->bytes().data()),
-                      ip->family() == policy::IpFamily::kV4 ? 4 : 16);
-    if (direction == Direction::kOutbound) {
-      v.net.set_remote_ip(bytes);
-      v.net.set_remote_port(port);
-    } else {
-      v.net.set_local_ip(bytes);
-      v.net.set_local_port(port);
+    // Each address is decided; the most severe decision (the first of equals)
+    // is the call's, and its address the event's.
+    bool first = true;
+    for (const IpPort& t : targets) {
+      policy::NetworkRequest req{
+          .direction = direction, .address = t.ip, .port = t.port, .program = c.program};
+      req.protocol = policy::Protocol::kTcp;
+      Decision tcp = policy_->compiled->DecideNetwork(req);
+      req.protocol = policy::Protocol::kUdp;
+      Decision udp = policy_->compiled->DecideNetwork(req);
+      Decision d = proto == IPPROTO_TCP            ? tcp
+                   : proto == IPPROTO_UDP          ? udp
+                   : Severity(udp) > Severity(tcp) ? udp
+                                                   : tcp;
+      if (!first && Severity(d) <= Severity(v.decision)) continue;
+      first = false;
+      v.decision = d;
+      if (proto == IPPROTO_TCP) v.net.set_protocol(v1::PROTOCOL_TCP);
+      if (proto == IPPROTO_UDP) v.net.set_protocol(v1::PROTOCOL_UDP);
+      std::string bytes(reinterpret_cast<const char*>(t.ip.bytes().data()),
+                        t.ip.family() == policy::IpFamily::kV4 ? 4 : 16);
+      if (direction == Direction::kOutbound) {
+        v.net.set_remote_ip(bytes);
+        v.net.set_remote_port(t.port);
+      } else {
+        v.net.set_local_ip(bytes);
+        v.net.set_local_port(t.port);
+      }
     }
   }
   if (RefuseIfDenied(c, v)) return;

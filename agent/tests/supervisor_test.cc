@@ -484,6 +484,21 @@ TEST_F(SupervisorTest, Exec) {
   EXPECT_EQ(CountLines(events, "\"category\":\"CATEGORY_PROCESS\""), 5) << events;
 }
 
+TEST_F(SupervisorTest, SendmmsgIsDecidedOnEveryAddress) {
+  // One sendmmsg carries a message to each of several addresses: every one
+  // is decided, a denied one refuses the call (an event names it).
+  std::string policy = Policy(R"({"defaults": {"network": "deny"}, "rules": [
+      {"id": "dns", "type": "network", "action": "allow", "direction": "outbound",
+       "addresses": ["127.0.0.1/32"], "ports": ["5353"], "protocol": "udp"}]})");
+  EXPECT_EQ(RunProgram({Probe(), "udpmulti", "5353", "5354"}).code, 0);  // the kernel
+  EXPECT_EQ(Agent(policy, {Probe(), "udpmulti", "5353", "5353"}).code, 0);
+  EXPECT_EQ(Agent(policy, {Probe(), "udpmulti", "5353", "5354"}).code, EPERM);
+  EXPECT_EQ(Agent(policy, {Probe(), "udpmulti", "5354", "5353"}).code, EPERM);
+  std::string events = Events();
+  EXPECT_EQ(CountLines(events, "\"syscall\":\"sendmmsg\""), 2) << events;
+  EXPECT_EQ(CountLines(events, "\"remote_port\":5354"), 2) << events;
+}
+
 int Listener(int* port) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};

@@ -39,6 +39,8 @@
  *   workload_probe exec PATH [ARGS...]  execv
  *   workload_probe connect PORT         TCP connect to 127.0.0.1:PORT
  *   workload_probe udp PORT             unconnected UDP sendto 127.0.0.1:PORT
+ *   workload_probe udpmulti PORT...     one sendmmsg, a message to each
+ *                                       127.0.0.1:PORT (unconnected UDP)
  *   workload_probe loop PATH N          open and close PATH N times
  *   workload_probe unlink|rmdir|mkdir PATH, rename|link|symlink A B,
  *                  chmod PATH OCTAL, truncate-to PATH LEN, chmod2 PATH OCTAL
@@ -323,6 +325,26 @@ int main(int argc, char** argv) {
     }
     close(s);
     return 0;
+  }
+  if (strcmp(mode, "udpmulti") == 0 && argc > 2 && argc <= 10) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) return errno;
+    struct sockaddr_in to[8];
+    struct iovec iov = {(void*)"x", 1};
+    struct mmsghdr msgs[8];
+    memset(msgs, 0, sizeof(msgs));
+    int n = argc - 2;
+    for (int i = 0; i < n; ++i) {
+      to[i] = Loopback(atoi(argv[2 + i]));
+      msgs[i].msg_hdr.msg_name = &to[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(to[i]);
+      msgs[i].msg_hdr.msg_iov = &iov;
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = sendmmsg(s, msgs, (unsigned)n, 0);
+    if (sent < 0) return errno;
+    close(s);
+    return sent == n ? 0 : 249;
   }
   if (strcmp(mode, "fifo") == 0 && argc > 2) {
     if (mkfifo(argv[2], 0600) != 0) return errno;

@@ -227,6 +227,7 @@ const std::vector<CategorySyscall>& CategorySyscalls() {
       {"connect", C::kNetwork, 0, Direction::kOutbound},
       {"sendto", C::kNetwork, 0, Direction::kOutbound},
       {"sendmsg", C::kNetwork, 0, Direction::kOutbound},
+      {"sendmmsg", C::kNetwork, 0, Direction::kOutbound},
       {"accept", C::kNetwork, 0, Direction::kInbound},
       {"accept4", C::kNetwork, 0, Direction::kInbound},
       {"bind", C::kNetwork, 0, Direction::kListen},
