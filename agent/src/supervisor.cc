@@ -1646,16 +1646,78 @@ void Supervisor::HandleExec(Call& c) {
 
 namespace {
 
-// An IP socket address read from the workload: address and port.
+// An IP socket address: address and port.
 struct IpPort {
   policy::IpAddress ip;
   std::uint16_t port = 0;
 };
 
+// The IP address in the first `n` bytes of `ss`, if it holds one.
+std::optional<IpPort> IpPortOf(const sockaddr_storage& ss, std::size_t n) {
+  if (ss.ss_family == AF_INET && n >= sizeof(sockaddr_in)) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    return IpPort{policy::IpAddress::V4(ntohl(in->sin_addr.s_addr)), ntohs(in->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6 && n >= sizeof(sockaddr_in6)) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    std::array<std::uint8_t, 16> b;
+    std::memcpy(b.data(), &in6->sin6_addr, 16);
+    return IpPort{policy::IpAddress::V6(b), ntohs(in6->sin6_port)};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+int Supervisor::SocketProtocol(const Call& c, int sockfd) const {
+  // The protocol is the socket's: known only from the descriptor, which the
+  // agent does not hold. Where the agent may (CAP_SYS_PTRACE or the same
+  // user), it looks.
+  int proto = 0;
+  socklen_t len = sizeof(proto);
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0)));
+  if (pidfd.get() < 0) return 0;
+  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), sockfd, 0)));
+  if (dup.get() < 0 || getsockopt(dup.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) return 0;
+  return proto;
+}
+
+Supervisor::Verdict Supervisor::DecideIp(const Call& c, policy::Direction direction,
+                                         const policy::IpAddress& ip, std::uint16_t port,
+                                         int proto) const {
+  Verdict v;
+  v.network = true;
+  v.net.set_direction(direction == policy::Direction::kOutbound  ? v1::DIRECTION_OUTBOUND
+                      : direction == policy::Direction::kInbound ? v1::DIRECTION_INBOUND
+                                                                 : v1::DIRECTION_LISTEN);
+  policy::NetworkRequest req{
+      .direction = direction, .address = ip, .port = port, .program = c.program};
+  req.protocol = policy::Protocol::kTcp;
+  Decision tcp = policy_->compiled->DecideNetwork(req);
+  req.protocol = policy::Protocol::kUdp;
+  Decision udp = policy_->compiled->DecideNetwork(req);
+  // Not known: both evaluated, the stricter decision stands (fail closed).
+  v.decision = proto == IPPROTO_TCP            ? tcp
+               : proto == IPPROTO_UDP          ? udp
+               : Severity(udp) > Severity(tcp) ? udp
+                                               : tcp;
+  if (proto == IPPROTO_TCP) v.net.set_protocol(v1::PROTOCOL_TCP);
+  if (proto == IPPROTO_UDP) v.net.set_protocol(v1::PROTOCOL_UDP);
+  std::string bytes(reinterpret_cast<const char*>(ip.bytes().data()),
+                    ip.family() == policy::IpFamily::kV4 ? 4 : 16);
+  if (direction == policy::Direction::kListen) {
+    v.net.set_local_ip(bytes);
+    v.net.set_local_port(port);
+  } else {
+    v.net.set_remote_ip(bytes);
+    v.net.set_remote_port(port);
+  }
+  return v;
+}
 
 void Supervisor::HandleNetwork(Call& c) {
   using policy::Direction;
+  if (c.name == "accept" || c.name == "accept4") return HandleAccept(c);
   Direction direction = Direction::kOutbound;
   // The addresses the call sends to or binds (address, length); sendmmsg has
   // one per message.
@@ -1690,15 +1752,7 @@ void Supervisor::HandleNetwork(Call& c) {
     sockaddr_storage ss{};
     std::size_t n = std::min<std::size_t>(addrlen, sizeof(ss));
     if (!c.target.Read(addr, &ss, n).ok()) return fault();
-    if (ss.ss_family == AF_INET && n >= sizeof(sockaddr_in)) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-      targets.push_back({policy::IpAddress::V4(ntohl(in->sin_addr.s_addr)), ntohs(in->sin_port)});
-    } else if (ss.ss_family == AF_INET6 && n >= sizeof(sockaddr_in6)) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-      std::array<std::uint8_t, 16> b;
-      std::memcpy(b.data(), &in6->sin6_addr, 16);
-      targets.push_back({policy::IpAddress::V6(b), ntohs(in6->sin6_port)});
-    }
+    if (auto t = IpPortOf(ss, n)) targets.push_back(*t);
   }
   if (!StillValid(c)) return;
 
@@ -1713,58 +1767,114 @@ void Supervisor::HandleNetwork(Call& c) {
     v.from_syscall_rule = true;
   } else if (targets.empty()) {
     // Not an IP address (UNIX, netlink), no address (a connected socket's
-    // send), or not known before the call (accept, listen): not a decision
-    // on an address. accept/listen are the documented gap (README).
+    // send), or not known before the call (listen): not a decision on an
+    // address (README, gaps).
     v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
   } else {
-    // The protocol is the socket's: known only from the descriptor, which the
-    // agent does not hold. Both are evaluated; when they disagree the stricter
-    // decision stands (fail closed).
-    int proto = 0;
-    socklen_t len = sizeof(proto);
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0));
-    if (pidfd >= 0) {
-      // Where the agent may (CAP_SYS_PTRACE or the same user), it looks.
-      int dup = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, sockfd, 0));
-      if (dup >= 0) {
-        if (getsockopt(dup, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) proto = 0;
-        ::close(dup);
-      }
-      ::close(pidfd);
-    }
+    const int proto = SocketProtocol(c, sockfd);
     // Each address is decided; the most severe decision (the first of equals)
     // is the call's, and its address the event's.
     bool first = true;
     for (const IpPort& t : targets) {
-      policy::NetworkRequest req{
-          .direction = direction, .address = t.ip, .port = t.port, .program = c.program};
-      req.protocol = policy::Protocol::kTcp;
-      Decision tcp = policy_->compiled->DecideNetwork(req);
-      req.protocol = policy::Protocol::kUdp;
-      Decision udp = policy_->compiled->DecideNetwork(req);
-      Decision d = proto == IPPROTO_TCP            ? tcp
-                   : proto == IPPROTO_UDP          ? udp
-                   : Severity(udp) > Severity(tcp) ? udp
-                                                   : tcp;
-      if (!first && Severity(d) <= Severity(v.decision)) continue;
+      Verdict d = DecideIp(c, direction, t.ip, t.port, proto);
+      if (!first && Severity(d.decision) <= Severity(v.decision)) continue;
       first = false;
-      v.decision = d;
-      if (proto == IPPROTO_TCP) v.net.set_protocol(v1::PROTOCOL_TCP);
-      if (proto == IPPROTO_UDP) v.net.set_protocol(v1::PROTOCOL_UDP);
-      std::string bytes(reinterpret_cast<const char*>(t.ip.bytes().data()),
-                        t.ip.family() == policy::IpFamily::kV4 ? 4 : 16);
-      if (direction == Direction::kOutbound) {
-        v.net.set_remote_ip(bytes);
-        v.net.set_remote_port(t.port);
-      } else {
-        v.net.set_local_ip(bytes);
-        v.net.set_local_port(t.port);
-      }
+      v = std::move(d);
     }
   }
   if (RefuseIfDenied(c, v)) return;
   Continue(c);  // residual: the kernel re-reads the address (README)
   Record(c, v, 0);
+}
+
+void Supervisor::HandleAccept(Call& c) {
+  const int sockfd = static_cast<int>(c.args[0]);
+  const std::uint64_t addr = c.args[1], addrlen_at = c.args[2];
+  const int flags = c.name == "accept4" ? static_cast<int>(c.args[3]) : 0;
+  auto let_through = [&](const Verdict& v) {
+    if (RefuseIfDenied(c, v)) return;
+    Continue(c);
+    Record(c, v, 0);
+  };
+  Verdict v;
+  v.network = true;
+  v.net.set_direction(v1::DIRECTION_INBOUND);
+  v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
+  if (std::optional<Decision> app = policy_->compiled->DecideSyscall(
+          {.number = c.nr, .args = c.args, .program = c.program})) {
+    v.decision = *app;
+    v.from_syscall_rule = true;
+    if (!StillValid(c)) return;
+    return let_through(v);
+  }
+  // The peer is known only once a connection is taken off the queue: the
+  // agent takes it itself, from a duplicate of the workload's socket, and
+  // hands over exactly the connection it decided on. Only a non-blocking
+  // socket: a blocking accept would hold the supervisor (README, gaps);
+  // those, and sockets the agent may not duplicate, are let through.
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0)));
+  Fd listener(pidfd.get() < 0 ? -1
+                              : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), sockfd, 0)));
+  const int fl = listener.get() < 0 ? -1 : ::fcntl(listener.get(), F_GETFL);
+  int type = 0, proto = 0;
+  socklen_t len = sizeof(type);
+  if (fl < 0 || (fl & O_NONBLOCK) == 0 ||
+      getsockopt(listener.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    if (!StillValid(c)) return;
+    return let_through(v);
+  }
+  len = sizeof(proto);
+  if (getsockopt(listener.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) proto = 0;
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+    if (StillValid(c)) Fail(c, EINVAL);
+    return;
+  }
+  socklen_t room = 0;  // the workload's *addrlen
+  if (addr != 0 && !c.target.Read(addrlen_at, &room, sizeof(room)).ok()) {
+    if (StillValid(c)) Fail(c, EFAULT);
+    return;
+  }
+  if (addr != 0 && static_cast<int>(room) < 0) {
+    if (StillValid(c)) Fail(c, EINVAL);
+    return;
+  }
+  if (!StillValid(c)) return;
+  // Refused connections are closed and the next one is taken, as if they had
+  // never arrived (an edge-triggered server must not see EAGAIN while
+  // connections wait); at most 64 per call.
+  for (int taken = 0; taken < 64; ++taken) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    Fd conn(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC));
+    if (conn.get() < 0) {
+      if (errno == EINTR) continue;
+      return Fail(c, errno);
+    }
+    Verdict d = v;
+    if (auto t = IpPortOf(peer, peer_len)) {
+      d = DecideIp(c, policy::Direction::kInbound, t->ip, t->port, proto);
+    }
+    if (d.decision.action != Action::kAllow) NeedProgram(c);
+    if (d.decision.action == Action::kDeny && d.decision.enforced) {
+      ++stats_.denied;
+      Record(c, d, -DenyErrno(c, d.decision.rule));
+      continue;  // closed: the peer sees its connection reset
+    }
+    if ((flags & SOCK_NONBLOCK) != 0 && ::fcntl(conn.get(), F_SETFL, O_RDWR | O_NONBLOCK) != 0) {
+      return Fail(c, EIO);
+    }
+    if (addr != 0) {
+      const socklen_t copy = std::min(room, peer_len);
+      if (!c.target.Write(addr, &peer, copy).ok() ||
+          !c.target.Write(addrlen_at, &peer_len, sizeof(peer_len)).ok()) {
+        return Fail(c, EFAULT);
+      }
+    }
+    Inject(c, conn.get(), (flags & SOCK_CLOEXEC) != 0);
+    Record(c, d, 0);
+    return;
+  }
+  Fail(c, EAGAIN);
 }
 
 // --- syscalls with application rules only ---

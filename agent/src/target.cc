@@ -49,6 +49,15 @@ Status Target::Read(std::uint64_t addr, void* out, std::size_t size) const {
   return OkStatus();
 }
 
+Status Target::Write(std::uint64_t addr, const void* data, std::size_t size) const {
+  iovec local{const_cast<void*>(data), size};
+  iovec remote{reinterpret_cast<void*>(addr), size};
+  ssize_t n = process_vm_writev(tid, &local, 1, &remote, 1, 0);
+  if (n < 0) return ReadError(errno, addr);
+  if (static_cast<std::size_t>(n) != size) return ReadError(EFAULT, addr);
+  return OkStatus();
+}
+
 StatusOr<std::string> Target::ReadString(std::uint64_t addr, std::size_t max) const {
   std::string out;
   char buf[kPage];

@@ -499,6 +499,30 @@ TEST_F(SupervisorTest, SendmmsgIsDecidedOnEveryAddress) {
   EXPECT_EQ(CountLines(events, "\"remote_port\":5354"), 2) << events;
 }
 
+TEST_F(SupervisorTest, InboundRulesOnNonBlockingListeners) {
+  // accept on a non-blocking socket: the agent takes the connection from a
+  // duplicate of the socket, decides on the peer, and hands over exactly that
+  // connection (its peer address and accept4 flags as the kernel gives
+  // them), or closes it: the workload's accept then finds nothing (EAGAIN).
+  auto policy = [&](const char* action) {
+    return Policy(std::string(R"({"rules": [{"id": "local-in", "type": "network", "action": ")") +
+                  action + R"(", "direction": "inbound", "addresses": ["127.0.0.0/8"]}]})");
+  };
+  auto native = RunProgram({Probe(), "acceptnb"});
+  EXPECT_EQ(native.code, 0);
+  EXPECT_EQ(native.out, "accepted 1\n");
+  auto watched = Agent(policy("monitor"), {Probe(), "acceptnb"});
+  EXPECT_EQ(watched.code, 0);
+  EXPECT_EQ(watched.out, "accepted 1\n");
+  EXPECT_EQ(Agent(policy("deny"), {Probe(), "acceptnb"}).code, EAGAIN);
+  std::string events = Events();
+  EXPECT_EQ(CountLines(events, "\"direction\":\"DIRECTION_INBOUND\""), 2) << events;
+  EXPECT_EQ(CountLines(events, "\"action\":\"ACTION_MONITOR\""), 1) << events;
+  EXPECT_EQ(CountLines(events, "\"action\":\"ACTION_DENY\""), 1) << events;
+  // A blocking listener is let through (the gap the README names).
+  EXPECT_EQ(Agent(policy("deny"), {Probe(), "acceptnb", "block"}).out, "accepted 1\n");
+}
+
 int Listener(int* port) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};

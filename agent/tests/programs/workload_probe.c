@@ -39,6 +39,12 @@
  *   workload_probe exec PATH [ARGS...]  execv
  *   workload_probe connect PORT         TCP connect to 127.0.0.1:PORT
  *   workload_probe udp PORT             unconnected UDP sendto 127.0.0.1:PORT
+ *   workload_probe acceptnb [block]     a non-blocking (or blocking) TCP
+ *                                       listener on 127.0.0.1, a client
+ *                                       connects, accept4(SOCK_NONBLOCK |
+ *                                       SOCK_CLOEXEC): prints "accepted 1" when
+ *                                       it is that connection, with the flags
+ *                                       and the peer address the kernel gives
  *   workload_probe udpmulti PORT...     one sendmmsg, a message to each
  *                                       127.0.0.1:PORT (unconnected UDP)
  *   workload_probe loop PATH N          open and close PATH N times
@@ -66,6 +72,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -324,6 +331,34 @@ int main(int argc, char** argv) {
       return errno;
     }
     close(s);
+    return 0;
+  }
+  if (strcmp(mode, "acceptnb") == 0) {
+    int block = argc > 2 && strcmp(argv[2], "block") == 0;
+    int l = socket(AF_INET, SOCK_STREAM | (block ? 0 : SOCK_NONBLOCK), 0);
+    struct sockaddr_in a = Loopback(0);
+    socklen_t alen = sizeof(a);
+    if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof(a)) != 0 || listen(l, 8) != 0 ||
+        getsockname(l, (struct sockaddr*)&a, &alen) != 0) {
+      return 250;
+    }
+    int cl = socket(AF_INET, SOCK_STREAM, 0);
+    if (cl < 0 || connect(cl, (struct sockaddr*)&a, sizeof(a)) != 0) return 251;
+    struct pollfd p = {l, POLLIN, 0};
+    if (poll(&p, 1, 5000) != 1) return 252;
+    struct sockaddr_in peer, local;
+    socklen_t plen = sizeof(peer), llen = sizeof(local);
+    memset(&peer, 0, sizeof(peer));
+    int s = accept4(l, (struct sockaddr*)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (s < 0) return errno;
+    if (getsockname(cl, (struct sockaddr*)&local, &llen) != 0) return 253;
+    char b[4] = {0};
+    int same = write(cl, "ping", 4) == 4 && poll(&(struct pollfd){s, POLLIN, 0}, 1, 5000) == 1 &&
+               read(s, b, 4) == 4 && memcmp(b, "ping", 4) == 0;
+    int ok = same && plen == sizeof(peer) && peer.sin_port == local.sin_port &&
+             peer.sin_addr.s_addr == local.sin_addr.s_addr && (fcntl(s, F_GETFL) & O_NONBLOCK) &&
+             (fcntl(s, F_GETFD) & FD_CLOEXEC);
+    printf("accepted %d\n", ok);
     return 0;
   }
   if (strcmp(mode, "udpmulti") == 0 && argc > 2 && argc <= 10) {

@@ -102,6 +102,18 @@ class Supervisor {
   bool Perform(const Call& c, Place& first, Place* second, const std::string& link_text);
   void HandleExec(Call& c);
   void HandleNetwork(Call& c);
+  // accept, accept4 on a non-blocking socket: the agent accepts on a
+  // duplicate of it, decides on the peer, then injects the connection or
+  // closes it and takes the next one (inbound rules).
+  void HandleAccept(Call& c);
+  // The decision on one IP address and port of a network call, with the
+  // event's target; `proto` is the socket's (IPPROTO_TCP/UDP) or 0 when not
+  // known (both evaluated, the stricter stands).
+  Verdict DecideIp(const Call& c, policy::Direction direction, const policy::IpAddress& ip,
+                   std::uint16_t port, int proto) const;
+  // The socket's protocol (SO_PROTOCOL of a pidfd_getfd duplicate), 0 when
+  // the agent may not duplicate it.
+  int SocketProtocol(const Call& c, int sockfd) const;
   void HandleOther(Call& c);
   // setgroups, umask, chroot, ... (WorkloadStateSyscalls): notes what the
   // workload may have changed, then decides the call like HandleOther.

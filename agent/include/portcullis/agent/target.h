@@ -63,6 +63,10 @@ struct Target {
   // workload (different user and no CAP_SYS_PTRACE), InvalidArgument (EFAULT)
   // for a bad address.
   Status Read(std::uint64_t addr, void* out, std::size_t size) const;
+  // Writes `size` bytes at `addr` (an answer the agent gives in the
+  // workload's memory, as the kernel would: accept's peer address). Same
+  // errors as Read.
+  Status Write(std::uint64_t addr, const void* data, std::size_t size) const;
   // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
   StatusOr<std::string> ReadString(std::uint64_t addr, std::size_t max = kMaxPathBytes) const;
   // From status_fd (pread) when set. NotFound when the thread is gone.
