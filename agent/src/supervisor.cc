@@ -100,26 +100,6 @@ const std::unordered_map<std::string, PathOpSpec>& PathOps() {
   return kOps;
 }
 
-std::string_view OpName(FileOp op) {
-  switch (op) {
-    case FileOp::kRead:
-      return "read";
-    case FileOp::kWrite:
-      return "write";
-    case FileOp::kCreate:
-      return "create";
-    case FileOp::kDelete:
-      return "delete";
-    case FileOp::kRename:
-      return "rename";
-    case FileOp::kChmod:
-      return "chmod";
-    case FileOp::kExec:
-      return "exec";
-  }
-  return "read";
-}
-
 // deny enforced > deny recorded > monitor > allow.
 int Severity(const Decision& d) {
   if (d.action == Action::kDeny) return d.enforced ? 3 : 2;
@@ -459,9 +439,9 @@ Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy,
   request_.resize(std::max<std::size_t>(sizes_.seccomp_notif, sizeof(seccomp_notif)));
   DerivePolicyState();
   self_pid_ = getpid();
-  self_proc_ = "/proc/" + std::to_string(self_pid_);
   CredentialScope::Agent();  // read before any switch
-  self_fds_ = ::open((self_proc_ + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  self_fds_ = ::open(("/proc/" + std::to_string(self_pid_) + "/fd").c_str(),
+                     O_PATH | O_DIRECTORY | O_CLOEXEC);
   // The workload's root, until it may have changed (HandleState).
   root_fd_ = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   std::string why;
@@ -693,19 +673,12 @@ void Supervisor::HandleState(Call& c) {
                    kUmask = policy::SyscallNumber("umask"),
                    kChroot = policy::SyscallNumber("chroot"),
                    kPivotRoot = policy::SyscallNumber("pivot_root"),
-                   kClone = policy::SyscallNumber("clone");
-  static const std::unordered_map<int, bool> kMounts = [] {
-    std::unordered_map<int, bool> m;
-    for (const char* n :
-         {"mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr"}) {
-      m[policy::SyscallNumber(n)] = true;
-    }
-    return m;
-  }();
+                   kClone = policy::SyscallNumber("clone"),
+                   kUnshare = policy::SyscallNumber("unshare"),
+                   kSetns = policy::SyscallNumber("setns"),
+                   kClone3 = policy::SyscallNumber("clone3");
   bool groups = false, umask = false, root = false, mounts = false;
-  if (kMounts.count(c.nr) != 0) {
-    mounts = true;
-  } else if (c.nr == kSetgroups) {
+  if (c.nr == kSetgroups) {
     groups = true;
   } else if (c.nr == kUmask) {
     umask = true;
@@ -714,8 +687,10 @@ void Supervisor::HandleState(Call& c) {
   } else if (c.nr == kClone) {
     // (Sent here for a namespace flag, or for the table's own clone rules.)
     groups = root = (c.args[0] & (CLONE_NEWNS | CLONE_NEWUSER)) != 0;
-  } else {  // unshare, setns, clone3: namespaces
+  } else if (c.nr == kUnshare || c.nr == kSetns || c.nr == kClone3) {  // namespaces
     groups = umask = root = mounts = true;
+  } else {  // the rest of WorkloadStateSyscalls: the mount calls
+    mounts = true;
   }
   auto note = [&](bool now, bool& flag, const char* what) {
     if (!now || flag) return;
@@ -993,7 +968,7 @@ void Supervisor::HandleOpen(Call& c) {
           {.op = static_cast<FileOp>(bit), .program = c.program, .path = p});
       if (first || Severity(d) > Severity(v.decision)) {
         v.decision = d;
-        v.operation = std::string(OpName(static_cast<FileOp>(bit)));
+        v.operation = std::string(policy::FileOpName(static_cast<FileOp>(bit)));
       }
       first = false;
     }
@@ -1490,7 +1465,7 @@ void Supervisor::HandlePathOp(Call& c) {
   std::optional<Decision> app =
       policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
   v.path = first.path;
-  v.operation = std::string(OpName(spec.op));
+  v.operation = std::string(policy::FileOpName(spec.op));
   if (second) v.new_path = second->path;
   if (app) {
     v.decision = *app;
@@ -1667,20 +1642,21 @@ std::optional<IpPort> IpPortOf(const sockaddr_storage& ss, std::size_t n) {
   return std::nullopt;
 }
 
-}  // namespace
+// A duplicate of descriptor `fd` of process `tgid` (pidfd_getfd: where the
+// agent may, CAP_SYS_PTRACE or the same user), owned by the caller; -1 if not.
+int DupOfWorkloadFd(pid_t tgid, int fd) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tgid, 0)));
+  return pidfd.get() < 0 ? -1 : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0));
+}
 
-int Supervisor::SocketProtocol(const Call& c, int sockfd) const {
-  // The protocol is the socket's: known only from the descriptor, which the
-  // agent does not hold. Where the agent may (CAP_SYS_PTRACE or the same
-  // user), it looks.
+// A socket's protocol (IPPROTO_TCP, IPPROTO_UDP, ...), 0 when not known.
+int ProtocolOf(int sock) {
   int proto = 0;
   socklen_t len = sizeof(proto);
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0)));
-  if (pidfd.get() < 0) return 0;
-  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), sockfd, 0)));
-  if (dup.get() < 0 || getsockopt(dup.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) return 0;
-  return proto;
+  return sock >= 0 && getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 ? proto : 0;
 }
+
+}  // namespace
 
 Supervisor::Verdict Supervisor::DecideIp(const Call& c, policy::Direction direction,
                                          const policy::IpAddress& ip, std::uint16_t port,
@@ -1771,7 +1747,9 @@ void Supervisor::HandleNetwork(Call& c) {
     // address (README, gaps).
     v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
   } else {
-    const int proto = SocketProtocol(c, sockfd);
+    // The protocol is the socket's, known only from the descriptor, which
+    // the agent does not hold: it looks where it may.
+    const int proto = ProtocolOf(Fd(DupOfWorkloadFd(c.creds.tgid, sockfd)).get());
     // Each address is decided; the most severe decision (the first of equals)
     // is the call's, and its address the event's.
     bool first = true;
@@ -1812,19 +1790,16 @@ void Supervisor::HandleAccept(Call& c) {
   // hands over exactly the connection it decided on. Only a non-blocking
   // socket: a blocking accept would hold the supervisor (README, gaps);
   // those, and sockets the agent may not duplicate, are let through.
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, c.creds.tgid, 0)));
-  Fd listener(pidfd.get() < 0 ? -1
-                              : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), sockfd, 0)));
+  Fd listener(DupOfWorkloadFd(c.creds.tgid, sockfd));
   const int fl = listener.get() < 0 ? -1 : ::fcntl(listener.get(), F_GETFL);
-  int type = 0, proto = 0;
+  int type = 0;
   socklen_t len = sizeof(type);
   if (fl < 0 || (fl & O_NONBLOCK) == 0 ||
       getsockopt(listener.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
     if (!StillValid(c)) return;
     return let_through(v);
   }
-  len = sizeof(proto);
-  if (getsockopt(listener.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0) proto = 0;
+  const int proto = ProtocolOf(listener.get());
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
     if (StillValid(c)) Fail(c, EINVAL);
     return;

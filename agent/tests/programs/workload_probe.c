@@ -25,7 +25,9 @@
  *                                       (the kernel keeps what it knows)
  *   workload_probe agentproc            try /proc/N/status for the 400 ids
  *                                       after the parent's: print "agent N"
- *                                       for one that belongs to the parent
+ *                                       for one that belongs to the parent,
+ *                                       then "refused K": how many were
+ *                                       refused with EACCES
  *   workload_probe mountns unshare|clone DIR NAME
  *       in a new mount namespace (unshare, or a child cloned with
  *       CLONE_NEWNS), mount an empty tmpfs on DIR, then open DIR/NAME: ENOENT
@@ -263,18 +265,23 @@ int main(int argc, char** argv) {
     /* The agent's threads other than the first have /proc/TID entries of
      * their own (not listed, but reachable by name). */
     pid_t parent = getppid();
+    int refused = 0;
     for (pid_t n = parent + 1; n <= parent + 400; ++n) {
       if (n == getpid()) continue;
       char path[64], line[256];
       snprintf(path, sizeof(path), "/proc/%d/status", (int)n);
       FILE* f = fopen(path, "r");
-      if (f == NULL) continue;
+      if (f == NULL) {
+        refused += errno == EACCES;
+        continue;
+      }
       while (fgets(line, sizeof(line), f) != NULL) {
         int tgid;
         if (sscanf(line, "Tgid: %d", &tgid) == 1 && tgid == parent) printf("agent %d\n", (int)n);
       }
       fclose(f);
     }
+    printf("refused %d\n", refused);
     return 0;
   }
   if (strcmp(mode, "chroot") == 0 && argc > 4) {

@@ -150,12 +150,9 @@ FileRule ReadFileRule(Reader& r, const json& rule, const std::string& at) {
     std::vector<std::uint32_t> ops = r.List<std::uint32_t>(
         rule, at, "operations", true,
         [&](const std::string& s, const std::string& loc) -> std::optional<std::uint32_t> {
-          static const std::pair<std::string_view, FileOp> kOps[] = {
-              {"read", FileOp::kRead},     {"write", FileOp::kWrite},   {"create", FileOp::kCreate},
-              {"delete", FileOp::kDelete}, {"rename", FileOp::kRename}, {"chmod", FileOp::kChmod},
-              {"chown", FileOp::kChmod},   {"exec", FileOp::kExec}};
-          for (const auto& [name, op] : kOps) {
-            if (name == s) return static_cast<std::uint32_t>(op);
+          if (s == "chown") return static_cast<std::uint32_t>(FileOp::kChmod);
+          for (std::uint32_t bit = 1; bit <= kAllFileOps; bit <<= 1) {
+            if (FileOpName(static_cast<FileOp>(bit)) == s) return bit;
           }
           r.Problem(loc, "'" + s +
                              "' is not an operation (read, write, create, delete, rename, chmod, "
@@ -285,6 +282,26 @@ std::string_view ActionName(Action a) {
       return "monitor";
   }
   Fatal("unknown Action");
+}
+
+std::string_view FileOpName(FileOp op) {
+  switch (op) {
+    case FileOp::kRead:
+      return "read";
+    case FileOp::kWrite:
+      return "write";
+    case FileOp::kCreate:
+      return "create";
+    case FileOp::kDelete:
+      return "delete";
+    case FileOp::kRename:
+      return "rename";
+    case FileOp::kChmod:
+      return "chmod";
+    case FileOp::kExec:
+      return "exec";
+  }
+  Fatal("unknown FileOp");
 }
 
 std::string_view ModeName(Mode m) {

@@ -111,9 +111,6 @@ class Supervisor {
   // known (both evaluated, the stricter stands).
   Verdict DecideIp(const Call& c, policy::Direction direction, const policy::IpAddress& ip,
                    std::uint16_t port, int proto) const;
-  // The socket's protocol (SO_PROTOCOL of a pidfd_getfd duplicate), 0 when
-  // the agent may not duplicate it.
-  int SocketProtocol(const Call& c, int sockfd) const;
   void HandleOther(Call& c);
   // setgroups, umask, chroot, ... (WorkloadStateSyscalls): notes what the
   // workload may have changed, then decides the call like HandleOther.
@@ -148,7 +145,6 @@ class Supervisor {
   std::unordered_map<int, const v1::SyscallEntry*> entries_;
   std::string policy_id_bytes_;
   pid_t self_pid_ = 0;
-  std::string self_proc_;                       // "/proc/<self_pid_>"
   std::unordered_map<int, std::string> names_;  // syscall names by number
   // Per workload thread, descriptors of /proc/TID and /proc/TID/status
   // (Target::proc_dir, status_fd): a notification costs one pread of the

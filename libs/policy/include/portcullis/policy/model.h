@@ -104,6 +104,9 @@ struct Policy {
 };
 
 std::string_view ActionName(Action a);
+// An operation's name in policy documents and events ("read", ...; a
+// document may also write "chown" for kChmod).
+std::string_view FileOpName(FileOp op);
 std::string_view ModeName(Mode m);
 
 }  // namespace portcullis::policy
