@@ -183,6 +183,9 @@ int main(int argc, char** argv) {
             .image = options->image,
             .hostname = host});
     (*init)->Watch((*init)->listener_fd(), [&] { supervisor->HandleOne(); });
+    (*init)->WatchMore(
+        [&](std::vector<pollfd>* fds) { return supervisor->AddWaitingSockets(fds); },
+        [&](const std::vector<pollfd>& fds) { supervisor->ServiceWaitingSockets(fds); });
   }
   if (filter) {
     // SIGHUP from outside the workload: reload --policy, not forwarded (a

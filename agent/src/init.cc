@@ -13,12 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "portcullis/agent/agent_log.h"
 #include "portcullis/agent/bpf_filter.h"
@@ -268,10 +270,17 @@ bool Init::Reap() {
 int Init::Run() {
   if (workload_pid_ <= 0) Fatal("Init::Run before Start");
   bool reap = true;  // a SIGCHLD may have come before Run
+  std::vector<pollfd> fds, more;
   while (!(reap && Reap())) {
     reap = false;
-    pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}, {exec_error_fd_, POLLIN, 0}};
-    int n = poll(fds, 3, -1);  // negative descriptors are skipped
+    fds = {{signal_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}, {exec_error_fd_, POLLIN, 0}};
+    int timeout = -1;
+    if (add_more_) {
+      more.clear();
+      timeout = add_more_(&more);
+      fds.insert(fds.end(), more.begin(), more.end());
+    }
+    int n = poll(fds.data(), fds.size(), timeout);  // negative descriptors are skipped
     if (n < 0) {
       if (errno == EINTR) continue;
       Fatal("poll: " + ErrnoText(errno));
@@ -292,6 +301,10 @@ int Init::Run() {
       }
       ::close(exec_error_fd_);  // EOF: the exec succeeded
       exec_error_fd_ = -1;
+    }
+    if (on_more_ && (!more.empty() || timeout >= 0)) {
+      std::copy(fds.begin() + 3, fds.end(), more.begin());
+      on_more_(more);
     }
     if (fds[0].revents == 0) continue;
     signalfd_siginfo info[16];

@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -430,6 +431,27 @@ class CredentialScope {
 
 }  // namespace
 
+// A workload's accept that the agent carries out (HandleAccept).
+struct Supervisor::PendingAccept {
+  Call call;
+  Fd socket;  // the agent's duplicate of the workload's socket
+  ino_t inode = 0;
+  bool blocking = false;
+  int flags = 0;                           // accept4's
+  std::uint64_t addr = 0, addrlen_at = 0;  // where the peer goes
+  socklen_t room = 0;                      // the workload's *addrlen
+  int proto = 0;
+  Verdict base;  // inbound, allowed: for peers that are not IP addresses
+};
+
+struct Supervisor::SpareConnection {
+  ino_t inode = 0;  // of the listening socket
+  Fd conn;
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;
+  std::int64_t since_ms = 0;
+};
+
 Supervisor::Supervisor(int listener, std::shared_ptr<const LoadedPolicy> policy, EventRing* ring,
                        SupervisorOptions options)
     : listener_(listener), policy_(std::move(policy)), ring_(ring), options_(std::move(options)) {
@@ -741,7 +763,7 @@ void Supervisor::Fail(const Call& c, int err) {
   ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-void Supervisor::Inject(const Call& c, int fd, bool cloexec) {
+bool Supervisor::Inject(const Call& c, int fd, bool cloexec) {
   seccomp_notif_addfd add{};
   add.id = c.id;
   add.flags = SECCOMP_ADDFD_FLAG_SEND;
@@ -751,11 +773,13 @@ void Supervisor::Inject(const Call& c, int fd, bool cloexec) {
   if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) {
     ++stats_.fds_injected;
     ++stats_.allowed;
-  } else if (errno != ENOENT) {
-    int e = errno;
-    log::Warn("SECCOMP_IOCTL_NOTIF_ADDFD", {{"error", std::strerror(e)}});
-    Fail(c, e == EMFILE ? EMFILE : EIO);
+    return true;
   }
+  if (errno == ENOENT) return false;
+  int e = errno;
+  log::Warn("SECCOMP_IOCTL_NOTIF_ADDFD", {{"error", std::strerror(e)}});
+  Fail(c, e == EMFILE ? EMFILE : EIO);
+  return true;
 }
 
 int Supervisor::DenyErrno(const Call& c, int rule) const {
@@ -1765,16 +1789,43 @@ void Supervisor::HandleNetwork(Call& c) {
   Record(c, v, 0);
 }
 
+namespace {
+
+constexpr std::size_t kMaxParkedAccepts = 256;
+constexpr std::size_t kMaxSpareConnections = 64;
+constexpr std::int64_t kSpareLifetimeMs = 10'000;
+// How often parked accepts are checked for interruption when no connection
+// comes: the agent's duplicate keeps the socket open (and its port bound) at
+// most this long after the workload gave up and closed it.
+constexpr int kParkedSweepMs = 100;
+
+std::int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether accept on `fd` returns without waiting: a connection is queued, or
+// the socket is no longer listening (shut down: accept fails, EINVAL).
+bool Readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace
+
 void Supervisor::HandleAccept(Call& c) {
   const int sockfd = static_cast<int>(c.args[0]);
-  const std::uint64_t addr = c.args[1], addrlen_at = c.args[2];
-  const int flags = c.name == "accept4" ? static_cast<int>(c.args[3]) : 0;
+  auto p = std::make_unique<PendingAccept>();
+  p->addr = c.args[1];
+  p->addrlen_at = c.args[2];
+  p->flags = c.name == "accept4" ? static_cast<int>(c.args[3]) : 0;
   auto let_through = [&](const Verdict& v) {
     if (RefuseIfDenied(c, v)) return;
     Continue(c);
     Record(c, v, 0);
   };
-  Verdict v;
+  Verdict& v = p->base;
   v.network = true;
   v.net.set_direction(v1::DIRECTION_INBOUND);
   v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
@@ -1787,47 +1838,83 @@ void Supervisor::HandleAccept(Call& c) {
   }
   // The peer is known only once a connection is taken off the queue: the
   // agent takes it itself, from a duplicate of the workload's socket, and
-  // hands over exactly the connection it decided on. Only a non-blocking
-  // socket: a blocking accept would hold the supervisor (README, gaps);
-  // those, and sockets the agent may not duplicate, are let through.
-  Fd listener(DupOfWorkloadFd(c.creds.tgid, sockfd));
-  const int fl = listener.get() < 0 ? -1 : ::fcntl(listener.get(), F_GETFL);
+  // hands over exactly the connection it decided on. Sockets that are not
+  // TCP listeners, and those the agent may not duplicate, are let through
+  // (README, gaps).
+  p->socket = Fd(DupOfWorkloadFd(c.creds.tgid, sockfd));
+  const int fd = p->socket.get();
+  const int fl = fd < 0 ? -1 : ::fcntl(fd, F_GETFL);
   int type = 0;
   socklen_t len = sizeof(type);
-  if (fl < 0 || (fl & O_NONBLOCK) == 0 ||
-      getsockopt(listener.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+  struct stat st {};
+  if (fl < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+      ::fstat(fd, &st) != 0) {
     if (!StillValid(c)) return;
     return let_through(v);
   }
-  const int proto = ProtocolOf(listener.get());
-  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+  p->inode = st.st_ino;
+  p->blocking = (fl & O_NONBLOCK) == 0;
+  p->proto = ProtocolOf(fd);
+  if ((p->flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
     if (StillValid(c)) Fail(c, EINVAL);
     return;
   }
-  socklen_t room = 0;  // the workload's *addrlen
-  if (addr != 0 && !c.target.Read(addrlen_at, &room, sizeof(room)).ok()) {
+  if (p->addr != 0 && !c.target.Read(p->addrlen_at, &p->room, sizeof(p->room)).ok()) {
     if (StillValid(c)) Fail(c, EFAULT);
     return;
   }
-  if (addr != 0 && static_cast<int>(room) < 0) {
+  if (p->addr != 0 && static_cast<int>(p->room) < 0) {
     if (StillValid(c)) Fail(c, EINVAL);
     return;
   }
   if (!StillValid(c)) return;
+  p->call = std::move(c);
+  if (TakeConnection(*p)) return;
+  if (!p->blocking) return Fail(p->call, EAGAIN);
+  // Nothing to take yet: the call waits, as it would in the kernel, and the
+  // supervisor goes on with other calls (possibly the very connect it waits
+  // for).
+  if (parked_.size() >= kMaxParkedAccepts) {
+    log::Warn("too many blocking accepts waiting", {{"max", std::to_string(kMaxParkedAccepts)}});
+    return Fail(p->call, ENOBUFS);
+  }
+  // The /proc descriptors in procs_ may be closed while the call waits: a
+  // parked call opens what it needs by name (its thread is checked alive,
+  // ID_VALID, before each use).
+  p->call.target.proc_dir = p->call.target.status_fd = p->call.target.pidfd = -1;
+  parked_.push_back(std::move(p));
+}
+
+bool Supervisor::TakeConnection(PendingAccept& p) {
+  Call& c = p.call;
   // Refused connections are closed and the next one is taken, as if they had
   // never arrived (an edge-triggered server must not see EAGAIN while
-  // connections wait); at most 64 per call.
+  // connections wait); at most 64 per turn.
   for (int taken = 0; taken < 64; ++taken) {
-    sockaddr_storage peer{};
-    socklen_t peer_len = sizeof(peer);
-    Fd conn(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC));
-    if (conn.get() < 0) {
-      if (errno == EINTR) continue;
-      return Fail(c, errno);
+    SpareConnection next;
+    auto spare = std::find_if(spares_.begin(), spares_.end(),
+                              [&](const auto& s) { return s->inode == p.inode; });
+    if (spare != spares_.end()) {
+      next = std::move(**spare);
+      spares_.erase(spare);
+    } else {
+      // The agent is the only one accepting on the workload's sockets (every
+      // accept of the workload comes here), so a readable blocking socket
+      // has a connection for it (README: residual, accepts from outside).
+      if (p.blocking && !Readable(p.socket.get())) return false;
+      next.peer_len = sizeof(next.peer);
+      next.conn = Fd(::accept4(p.socket.get(), reinterpret_cast<sockaddr*>(&next.peer),
+                               &next.peer_len, SOCK_CLOEXEC));
+      if (next.conn.get() < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        Fail(c, errno);
+        return true;
+      }
     }
-    Verdict d = v;
-    if (auto t = IpPortOf(peer, peer_len)) {
-      d = DecideIp(c, policy::Direction::kInbound, t->ip, t->port, proto);
+    Verdict d = p.base;
+    if (auto t = IpPortOf(next.peer, next.peer_len)) {
+      d = DecideIp(c, policy::Direction::kInbound, t->ip, t->port, p.proto);
     }
     if (d.decision.action != Action::kAllow) NeedProgram(c);
     if (d.decision.action == Action::kDeny && d.decision.enforced) {
@@ -1835,21 +1922,69 @@ void Supervisor::HandleAccept(Call& c) {
       Record(c, d, -DenyErrno(c, d.decision.rule));
       continue;  // closed: the peer sees its connection reset
     }
-    if ((flags & SOCK_NONBLOCK) != 0 && ::fcntl(conn.get(), F_SETFL, O_RDWR | O_NONBLOCK) != 0) {
-      return Fail(c, EIO);
+    const bool nonblock = (p.flags & SOCK_NONBLOCK) != 0;
+    if (::fcntl(next.conn.get(), F_SETFL, nonblock ? O_RDWR | O_NONBLOCK : O_RDWR) != 0) {
+      Fail(c, EIO);
+      return true;
     }
-    if (addr != 0) {
-      const socklen_t copy = std::min(room, peer_len);
-      if (!c.target.Write(addr, &peer, copy).ok() ||
-          !c.target.Write(addrlen_at, &peer_len, sizeof(peer_len)).ok()) {
-        return Fail(c, EFAULT);
+    if (p.addr != 0) {
+      const socklen_t copy = std::min(p.room, next.peer_len);
+      if (!c.target.Write(p.addr, &next.peer, copy).ok() ||
+          !c.target.Write(p.addrlen_at, &next.peer_len, sizeof(next.peer_len)).ok()) {
+        Fail(c, EFAULT);
+        return true;
       }
     }
-    Inject(c, conn.get(), (flags & SOCK_CLOEXEC) != 0);
+    if (!Inject(c, next.conn.get(), (p.flags & SOCK_CLOEXEC) != 0)) {
+      // Interrupted between the accept and the answer: the connection waits
+      // for the socket's next accept instead of being lost.
+      ++stats_.gone;
+      if (spares_.size() < kMaxSpareConnections) {
+        next.inode = p.inode;
+        next.since_ms = MonotonicMs();
+        spares_.push_back(std::make_unique<SpareConnection>(std::move(next)));
+      }
+      return true;
+    }
     Record(c, d, 0);
-    return;
+    return true;
   }
-  Fail(c, EAGAIN);
+  return false;
+}
+
+int Supervisor::AddWaitingSockets(std::vector<pollfd>* fds) const {
+  for (const auto& p : parked_)
+    fds->push_back(pollfd{p->socket.get(), POLLIN, 0});
+  return parked_.empty() && spares_.empty() ? -1 : kParkedSweepMs;
+}
+
+void Supervisor::ServiceWaitingSockets(const std::vector<pollfd>& polled) {
+  const std::int64_t now = MonotonicMs();
+  const bool sweep = now - last_sweep_ms_ >= kParkedSweepMs;
+  if (sweep) last_sweep_ms_ = now;
+  std::erase_if(spares_, [&](const auto& s) { return now - s->since_ms >= kSpareLifetimeMs; });
+  auto ready = [&](int fd) {
+    for (const pollfd& p : polled)
+      if (p.fd == fd) return p.revents != 0;
+    return false;
+  };
+  std::vector<std::unique_ptr<PendingAccept>> still;
+  still.reserve(parked_.size());
+  for (auto& p : parked_) {
+    if (!sweep && !ready(p->socket.get())) {
+      still.push_back(std::move(p));
+      continue;
+    }
+    // Checked before taking a connection: one taken for a call that is gone
+    // would be another accept's.
+    if (!StillValid(p->call)) continue;  // interrupted: the socket is let go
+    // Reloads free the table the call's entry pointed into.
+    auto entry = entries_.find(p->call.nr);
+    p->call.entry = entry == entries_.end() ? nullptr : entry->second;
+    if (!TakeConnection(*p)) still.push_back(std::move(p));
+  }
+  // (TakeConnection may not park: parked_ is only appended to by HandleOne.)
+  parked_ = std::move(still);
 }
 
 // --- syscalls with application rules only ---

@@ -47,6 +47,11 @@
  *                                       SOCK_CLOEXEC): prints "accepted 1" when
  *                                       it is that connection, with the flags
  *                                       and the peer address the kernel gives
+ *   workload_probe acceptblock          a blocking TCP listener on
+ *       127.0.0.1: a first accept, with nothing to take, is interrupted by
+ *       SIGALRM (no SA_RESTART); then a thread connects from 127.0.0.2 and
+ *       from 127.0.0.3 while a second blocking accept waits; prints
+ *       "interrupted 1 peer ADDR" (ADDR: the second accept's peer)
  *   workload_probe udpmulti PORT...     one sendmmsg, a message to each
  *                                       127.0.0.1:PORT (unconnected UDP)
  *   workload_probe loop PATH N          open and close PATH N times
@@ -85,6 +90,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +157,31 @@ static struct sockaddr_in Loopback(int port) {
   a.sin_port = htons((unsigned short)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
+}
+
+static void OnAlarm(int sig) {
+  (void)sig;
+}
+
+static int g_port;
+static int g_clients[2] = {-1, -1};
+
+/* Connects to 127.0.0.1:g_port from 127.0.0.2, then from 127.0.0.3 (both
+ * stay open until the process exits). */
+static void* TwoClients(void* arg) {
+  (void)arg;
+  usleep(100 * 1000); /* the main thread is waiting in accept by then */
+  for (int i = 0; i < 2; ++i) {
+    struct sockaddr_in from = Loopback(0), to = Loopback(g_port);
+    from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (unsigned)i);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || bind(c, (struct sockaddr*)&from, sizeof(from)) != 0 ||
+        connect(c, (struct sockaddr*)&to, sizeof(to)) != 0) {
+      perror("client");
+    }
+    g_clients[i] = c;
+  }
+  return NULL;
 }
 
 int main(int argc, char** argv) {
@@ -366,6 +397,36 @@ int main(int argc, char** argv) {
              peer.sin_addr.s_addr == local.sin_addr.s_addr && (fcntl(s, F_GETFL) & O_NONBLOCK) &&
              (fcntl(s, F_GETFD) & FD_CLOEXEC);
     printf("accepted %d\n", ok);
+    return 0;
+  }
+  if (strcmp(mode, "acceptblock") == 0) {
+    struct sockaddr_in a = Loopback(0);
+    socklen_t alen = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof(a)) != 0 || listen(l, 8) != 0 ||
+        getsockname(l, (struct sockaddr*)&a, &alen) != 0) {
+      return 250;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = OnAlarm; /* no SA_RESTART: accept fails with EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval t = {{0, 0}, {0, 150 * 1000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    int first = accept(l, NULL, NULL);
+    int interrupted = first < 0 && errno == EINTR;
+    g_port = ntohs(a.sin_port);
+    pthread_t client;
+    if (pthread_create(&client, NULL, TwoClients, NULL) != 0) return 251;
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof(peer);
+    memset(&peer, 0, sizeof(peer));
+    int s = accept(l, (struct sockaddr*)&peer, &plen);
+    if (s < 0) return errno;
+    pthread_join(client, NULL);
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+    printf("interrupted %d peer %s\n", interrupted, ip);
     return 0;
   }
   if (strcmp(mode, "udpmulti") == 0 && argc > 2 && argc <= 10) {

@@ -21,6 +21,7 @@
 // agent's main thread.
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -73,6 +74,15 @@ class Init {
   // Also waits for `fd` in Run and calls `on_readable` when it is; dropped
   // when it hangs up.
   void Watch(int fd, std::function<void()> on_readable);
+  // Also waits, in Run, for the descriptors `add` appends before each wait
+  // (it returns the longest wait in ms, -1 for no limit); `ready` then gets
+  // them back with their revents (all 0 after a timeout), after the Watch
+  // callback.
+  void WatchMore(std::function<int(std::vector<pollfd>*)> add,
+                 std::function<void(const std::vector<pollfd>&)> ready) {
+    add_more_ = std::move(add);
+    on_more_ = std::move(ready);
+  }
   // Run calls `hook` with every signal it receives other than SIGCHLD (and
   // the sender's pid, ssi_pid: 0 from outside the PID namespace), on Run's
   // thread, between two calls of the Watch callback; the signal is forwarded
@@ -98,6 +108,8 @@ class Init {
   Handoff* handoff_ = nullptr;  // a MAP_SHARED page the child writes to
   int watch_fd_ = -1;
   std::function<void()> on_watch_;
+  std::function<int(std::vector<pollfd>*)> add_more_;
+  std::function<void(const std::vector<pollfd>&)> on_more_;
   std::function<bool(int, pid_t)> on_signal_;
   int exec_error_fd_ = -1;  // read end of the CLOEXEC pipe the child reports exec errors on
   pid_t workload_pid_ = -1;

@@ -21,17 +21,25 @@
 //     arguments read from the workload's memory, denied with the policy's
 //     errno, or allowed with SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel
 //     re-reads the arguments: a residual race, see README).
-//   - accept, accept4, listen: the address is not known before the call;
-//     allowed with CONTINUE and recorded when the policy asks.
+//   - accept, accept4 on a TCP socket: the agent accepts on a duplicate of
+//     the workload's socket, decides on the peer, and injects that
+//     connection or closes it and takes the next one. On a blocking socket
+//     the call waits, parked, while the supervisor answers other calls:
+//     Init's loop also polls the parked sockets (AddWaitingSockets) and
+//     hands them back (ServiceWaitingSockets).
+//   - listen, and accept on other sockets: the address is not known before
+//     the call; allowed with CONTINUE and recorded when the policy asks.
 // Every deny and monitor decision becomes a v1::Event pushed to the ring.
 //
-// Threading: one thread (the agent's main loop) calls HandleOne. It switches
+// Threading: one thread (the agent's main loop) calls HandleOne and the
+// parked-accept calls (AddWaitingSockets, ServiceWaitingSockets). It switches
 // that thread's filesystem credentials with raw system calls (per thread) and
 // the process umask around each open; nothing else in the agent may create
 // files concurrently with different expectations.
 #pragma once
 
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -78,12 +86,22 @@ class Supervisor {
   // made entirely under one table. The caller has checked that the running
   // filter can enforce `next` (policy_swap.h).
   void ReplacePolicy(std::shared_ptr<const LoadedPolicy> next);
+  // Parked blocking accepts: appends their sockets (POLLIN) to `fds` and
+  // returns how long the caller may wait before calling ServiceWaitingSockets
+  // again (ms; -1: nothing is parked, no limit).
+  int AddWaitingSockets(std::vector<pollfd>* fds) const;
+  // After the caller's poll: takes the connections that arrived for parked
+  // accepts (the entries AddWaitingSockets added, with their revents; all 0
+  // after a timeout) and drops the accepts the workload gave up (a signal).
+  void ServiceWaitingSockets(const std::vector<pollfd>& polled);
 
  private:
   struct Call;
   enum class Kind;
   struct Verdict;
   struct Place;
+  struct PendingAccept;
+  struct SpareConnection;
 
   Kind KindOf(int nr) const;
   // Sets t.proc_dir and t.status_fd from procs_ (opening them on a miss).
@@ -102,10 +120,15 @@ class Supervisor {
   bool Perform(const Call& c, Place& first, Place* second, const std::string& link_text);
   void HandleExec(Call& c);
   void HandleNetwork(Call& c);
-  // accept, accept4 on a non-blocking socket: the agent accepts on a
-  // duplicate of it, decides on the peer, then injects the connection or
-  // closes it and takes the next one (inbound rules).
+  // accept, accept4 on a TCP socket: the agent accepts on a duplicate of it,
+  // decides on the peer, then injects the connection or closes it and takes
+  // the next one (inbound rules). A blocking accept with nothing to take is
+  // parked (parked_) until a connection comes or the call is interrupted.
   void HandleAccept(Call& c);
+  // Takes connections off `p`'s socket (a spare one first) until one is
+  // allowed and handed over: true once the call is answered, false when
+  // nothing (more) is waiting on the socket.
+  bool TakeConnection(PendingAccept& p);
   // The decision on one IP address and port of a network call, with the
   // event's target; `proto` is the socket's (IPPROTO_TCP/UDP) or 0 when not
   // known (both evaluated, the stricter stands).
@@ -126,7 +149,9 @@ class Supervisor {
   void Continue(const Call& c);
   void Succeed(const Call& c);  // return value 0
   void Fail(const Call& c, int err);
-  void Inject(const Call& c, int fd, bool cloexec);
+  // Hands `fd` over as the call's result; false when the call was gone
+  // (interrupted) and nothing was delivered.
+  bool Inject(const Call& c, int fd, bool cloexec);
   int DenyErrno(const Call& c, int rule) const;
   void Record(const Call& c, const Verdict& v, int result);
   // An enforced deny: answers the call with its errno, counts and records it,
@@ -173,6 +198,12 @@ class Supervisor {
   // case-insensitive ones) and the workload has made no mount call since.
   bool lexical_names_ = false;
   SupervisorStats stats_;
+  std::vector<std::unique_ptr<PendingAccept>> parked_;
+  // Connections accepted for a call that was interrupted before it got them
+  // (a signal between accept and ADDFD): the next accept on that socket gets
+  // them, as it would have natively; closed after kSpareLifetime.
+  std::vector<std::unique_ptr<SpareConnection>> spares_;
+  std::int64_t last_sweep_ms_ = 0;
 };
 
 }  // namespace portcullis::agent
