@@ -168,6 +168,18 @@ TEST_F(BypassTest, OpenByHandleIsRefused) {
   ExpectStopped({Bypass(), "byhandle", P("box"), "secret"}, EPERM);
 }
 
+TEST_F(BypassTest, BindMountOfAProtectedFileIsRefused) {
+  // A bind mount gives the secret a name no rule names; a new user namespace
+  // gives the capability to mount. The compiler denies the mount calls for
+  // any policy with a file rule (implied deny-mount).
+  std::vector<std::string> attempt = {Bypass(), "bindopen", P("box/secret"), P("allowed")};
+  if (int code = RunProgram(attempt).code; code == EPERM || code == ENOSPC) {
+    GTEST_SKIP() << "no user namespaces here";
+  }
+  ExpectWorksBare(attempt);
+  ExpectStopped(attempt, EPERM);
+}
+
 TEST_F(BypassTest, ExecveatOfTheDeniedProgram) {
   ExpectStopped({Bypass(), "execveat-fd", P("tool")}, EACCES);
   ExpectStopped({Bypass(), "execveat-path", P("tool")}, EACCES);

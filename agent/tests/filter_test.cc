@@ -321,12 +321,17 @@ TEST(FilterProgram, EveryEntryPointOfEveryBehaviourIsCovered) {
   for (const v1::SyscallEntry& e : t.syscalls())
     if (e.handling() == v1::SyscallEntry::AGENT) listed.insert(e.number());
   EXPECT_EQ(listed, expected);  // the compiler routes all of them to the agent ...
-  // io_uring and file handles would bypass them all: the compiler denies
-  // them (implied deny-io-uring and deny-file-handles), in the kernel.
+  // io_uring, file handles and mounts would bypass them all: the compiler
+  // denies them (implied deny-io-uring, deny-file-handles and deny-mount), in
+  // the kernel.
   std::set<int> io_uring;
   for (const char* n :
        {"io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at"})
     io_uring.insert(policy::SyscallNumber(n));
+  const std::vector<policy::HardeningRule> mounts =
+      *policy::HardeningRules(policy::kImpliedMountSet);
+  for (const policy::HardeningRule& h : mounts)
+    io_uring.insert(policy::SyscallNumber(h.syscall));
   // The filter adds what the supervisor watches (WorkloadStateSyscalls; clone
   // only with a namespace flag, clone3 fails: FilterProgram.
   // WorkloadStateChangesReachTheAgent).
@@ -346,6 +351,8 @@ TEST(FilterProgram, EveryEntryPointOfEveryBehaviourIsCovered) {
   }
   state.erase(clone);
   state.erase(clone3);
+  for (int nr : io_uring)
+    state.erase(nr);
   expected.insert(state.begin(), state.end());
   EXPECT_EQ(std::set<int>(f.notified_syscalls().begin(), f.notified_syscalls().end()), expected);
 }
@@ -358,7 +365,7 @@ TEST(FilterProgram, WorkloadStateChangesReachTheAgent) {
   FilterProgram files = FilterOf(TableOf(R"({"rules": [
       {"type": "file", "action": "deny", "paths": ["/secret/"]},
       {"type": "syscall", "action": "deny", "syscall": "setgroups"}]})"));
-  for (const char* n : {"umask", "chroot", "pivot_root", "unshare", "setns"})
+  for (const char* n : {"umask", "chroot", "unshare", "setns"})
     EXPECT_EQ(Eval(files.code(), Call(policy::SyscallNumber(n))), kNotify) << n;
   // A kernel deny stays: the change never happens.
   EXPECT_EQ(Eval(files.code(), Call(setgroups)), ErrnoRet(EPERM));
@@ -389,9 +396,17 @@ TEST(FilterProgram, WorkloadStateChangesReachTheAgent) {
   EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_VM | SIGCHLD})), ErrnoRet(EPERM));
   EXPECT_EQ(Eval(hardened.code(), Call(clone, {CLONE_NEWNS | SIGCHLD})), kNotify);
   // The mount calls: a mount can give a file a second name, or bring in a
-  // file system that matches names regardless of case.
-  for (const char* n : {"mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr"})
-    EXPECT_EQ(Eval(files.code(), Call(policy::SyscallNumber(n))), kNotify) << n;
+  // file system that matches names regardless of case. A policy that decides
+  // files denies them in the kernel (implied deny-mount) unless it decided
+  // about mounts itself; then they reach the agent.
+  for (const char* n : {"mount", "umount2", "move_mount", "open_tree", "fsmount", "pivot_root"})
+    EXPECT_EQ(Eval(files.code(), Call(policy::SyscallNumber(n))), ErrnoRet(EPERM)) << n;
+  FilterProgram mounts = FilterOf(TableOf(R"({"rules": [
+      {"type": "file", "action": "deny", "paths": ["/secret/"]},
+      {"type": "syscall", "action": "allow", "syscall": "mount"}]})"));
+  for (const char* n :
+       {"mount", "umount2", "move_mount", "open_tree", "fsmount", "mount_setattr", "pivot_root"})
+    EXPECT_EQ(Eval(mounts.code(), Call(policy::SyscallNumber(n))), kNotify) << n;
   // A table that allows clone3 outright (a table made elsewhere) keeps it
   // working: the agent gets it.
   v1::RuleTable allows = TableOf(R"({"rules": [

@@ -84,13 +84,14 @@ TEST(SyscallsNeedingRestart, WhatTheRunningFilterCanEnforce) {
   b = Blockers(kSecretDenied, kSecretDenied, /*next_permissive=*/true);
   EXPECT_TRUE(Has(b, "io_uring_setup"));
   // Dropping every file rule: the agent allows what it is still sent, but
-  // io_uring and file handles stay denied in the kernel unless the new
-  // policy denies them too.
+  // io_uring, file handles and mounts stay denied in the kernel unless the
+  // new policy denies them too.
   b = Blockers(kSecretDenied, R"({"rules": []})");
   EXPECT_TRUE(Has(b, "io_uring_setup"));
   EXPECT_TRUE(Has(b, "open_by_handle_at"));
-  EXPECT_EQ(Blockers(kSecretDenied,
-                     R"({"hardening": ["deny-io-uring", "deny-file-handles"], "rules": []})"),
+  EXPECT_TRUE(Has(b, "mount"));
+  EXPECT_EQ(Blockers(kSecretDenied, R"({"hardening": ["deny-io-uring", "deny-file-handles",
+                                                      "deny-mount"], "rules": []})"),
             std::vector<std::string>{});
 }
 

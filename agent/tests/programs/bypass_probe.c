@@ -24,6 +24,10 @@
  *                                      rename(SRC, DST), then open DST (or
  *                                      DST/NAME: a directory moved away)
  *   bypass_probe exchangeopen A B      renameat2(A, B, RENAME_EXCHANGE), then open A
+ *   bypass_probe bindopen SRC DST      in a new user and mount namespace (no
+ *                                      privilege needed where unprivileged
+ *                                      user namespaces are allowed), bind
+ *                                      mount SRC on DST, then open DST
  *   bypass_probe watch PATH            open PATH every 10 ms; print the result
  *                                      (0 or the errno) at first and when it
  *                                      changes, then exit 0 (124 after 60 s)
@@ -39,12 +43,14 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +198,15 @@ int main(int argc, char** argv) {
     int mount_id;
     if (name_to_handle_at(dir, argv[3], &handle.h, &mount_id, 0) != 0) return errno;
     int fd = open_by_handle_at(dir, &handle.h, O_RDONLY);
+    return fd < 0 ? errno : PrintFirstLine(fd);
+  }
+  if (strcmp(mode, "bindopen") == 0 && argc > 3) {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return errno;
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount(argv[2], argv[3], NULL, MS_BIND, NULL) != 0) {
+      return errno;
+    }
+    int fd = open(argv[3], O_RDONLY);
     return fd < 0 ? errno : PrintFirstLine(fd);
   }
   if (strcmp(mode, "execveat-fd") == 0) {

@@ -309,6 +309,23 @@ std::vector<std::string> EffectiveHardening(const Policy& policy) {
   if (decides_files && std::find(sets.begin(), sets.end(), kImpliedFileHandlesSet) == sets.end()) {
     sets.emplace_back(kImpliedFileHandlesSet);
   }
+  // A mount gives an existing file a second name (a bind mount, an overlay
+  // of its directory) that no file rule names: a workload that can mount (a
+  // root container, or any one that makes a user namespace) would dodge every
+  // file rule. Unless the policy allows or monitors one of the mount calls
+  // in a rule of its own: its author then decided about mounts.
+  const std::vector<HardeningRule> mount_calls = *HardeningRules(kImpliedMountSet);
+  const bool mounts_decided =
+      std::any_of(policy.rules.begin(), policy.rules.end(), [&](const Rule& r) {
+        const auto* s = std::get_if<SyscallRule>(&r.body);
+        return s != nullptr && r.action != Action::kDeny &&
+               std::any_of(mount_calls.begin(), mount_calls.end(),
+                           [&](const HardeningRule& h) { return h.syscall == s->syscall; });
+      });
+  if (decides_files && !mounts_decided &&
+      std::find(sets.begin(), sets.end(), kImpliedMountSet) == sets.end()) {
+    sets.emplace_back(kImpliedMountSet);
+  }
   return sets;
 }
 

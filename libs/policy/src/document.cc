@@ -315,7 +315,9 @@ const std::vector<HardeningSet>& HardeningSets() {
        "io_uring_setup, io_uring_enter, io_uring_register (bypass of per-syscall checks)"},
       {"deny-file-handles", "open_by_handle_at (bypass of path-based file rules)"},
       {"deny-kernel-modules", "init_module, finit_module, delete_module"},
-      {"deny-mount", "mount, umount2, fsopen, fsmount, move_mount, open_tree, pivot_root"},
+      {"deny-mount",
+       "mount, umount2, fsopen, fsconfig, fsmount, fspick, move_mount, open_tree, pivot_root "
+       "(bypass of path-based file rules by bind mounts)"},
       {"deny-raw-sockets", "socket(AF_PACKET) and socket(..., SOCK_RAW, ...)"},
       {"deny-bpf", "bpf and perf_event_open"},
       {"deny-namespaces", "unshare, setns and clone with namespace flags"},

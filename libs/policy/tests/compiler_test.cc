@@ -256,6 +256,43 @@ TEST(CompilerTest, FileDecisionsImplyDenyFileHandles) {
   }
 }
 
+TEST(CompilerTest, FileDecisionsImplyDenyMountUnlessTheyDecideMounts) {
+  // A bind mount gives a file a second name no file rule names: any policy
+  // that decides files denies the mount calls, unless one of its own syscall
+  // rules allows or monitors one of them.
+  using H = v1::SyscallEntry;
+  const char* kImplied[] = {
+      R"({"rules": [{"type": "file", "action": "deny", "paths": ["/etc/shadow"]}]})",
+      R"({"defaults": {"file": "monitor"}, "rules": []})",
+      R"({"hardening": ["deny-mount"], "defaults": {"file": "deny"}, "rules": []})",
+      // A deny rule of its own decides nothing more.
+      R"({"rules": [{"type": "file", "action": "deny", "paths": ["/etc/shadow"]},
+                    {"type": "syscall", "action": "deny", "syscall": "mount"}]})",
+  };
+  for (const char* doc : kImplied) {
+    v1::RuleTable t = TableOf(doc);
+    EXPECT_EQ(std::count(t.hardening().begin(), t.hardening().end(), "deny-mount"), 1) << doc;
+    for (const char* call : {"mount", "umount2", "open_tree", "move_mount", "fsopen", "fsmount"}) {
+      ASSERT_NE(Entry(t, call), nullptr) << doc << " " << call;
+      EXPECT_EQ(HandlingOf(t, call), H::KERNEL_DENY) << doc << " " << call;
+    }
+  }
+  for (const char* action : {"allow", "monitor"}) {
+    v1::RuleTable t = TableOf(std::string(R"({"rules": [
+        {"type": "file", "action": "deny", "paths": ["/etc/shadow"]},
+        {"type": "syscall", "action": ")") +
+                              action + R"(", "syscall": "mount"}]})");
+    EXPECT_EQ(std::count(t.hardening().begin(), t.hardening().end(), "deny-mount"), 0) << action;
+    EXPECT_EQ(Entry(t, "open_tree"), nullptr) << action;
+  }
+  // Network decisions alone, or none: mounts stay allowed.
+  for (const char* doc :
+       {R"({"rules": [{"type": "network", "action": "deny", "direction": "outbound"}]})",
+        R"({"rules": []})"}) {
+    EXPECT_EQ(Entry(TableOf(doc), "mount"), nullptr) << doc;
+  }
+}
+
 TEST(CompilerTest, EveryHardeningSetResolvesOnThisArchitecture) {
   for (const HardeningSet& set : HardeningSets()) {
     auto rules = HardeningRules(set.name);

@@ -29,11 +29,12 @@ IpAddress Ip(const char* text) {
 
 // A policy's rule `i` in its table: a policy with file or network rules gets
 // the implied deny-io-uring rules first, one with file rules the implied
-// deny-file-handles rules too (compiler.h, EffectiveHardening).
+// deny-file-handles and deny-mount rules too (compiler.h, EffectiveHardening).
 int TableRule(int i, bool files) {
   static const int kIoUring = static_cast<int>(HardeningRules(kImpliedIoUringSet)->size());
-  static const int kHandles = static_cast<int>(HardeningRules(kImpliedFileHandlesSet)->size());
-  return i < 0 ? i : i + kIoUring + (files ? kHandles : 0);
+  static const int kFiles = static_cast<int>(HardeningRules(kImpliedFileHandlesSet)->size() +
+                                             HardeningRules(kImpliedMountSet)->size());
+  return i < 0 ? i : i + kIoUring + (files ? kFiles : 0);
 }
 
 const char* kFilePolicy = R"({

@@ -213,9 +213,9 @@ TEST_F(PolicyServiceTest, BadDocumentsGetEveryDiagnosticAndNothingIsSaved) {
   r = api_->Post("/v1/policies/validate", t.analyst, {{"document", Doc("ok")}});
   ASSERT_EQ(r.status, 200) << r.raw_body;
   EXPECT_EQ(r.body["summary"]["rules"], 2);
-  // deny-ptrace's 3, deny-io-uring's 3 and deny-file-handles' 1 (both
-  // implied by the file rule).
-  EXPECT_EQ(r.body["summary"]["hardening_rules"], 7);
+  // deny-ptrace's 3, deny-io-uring's 3, deny-file-handles' 1 and
+  // deny-mount's 9 (the last three implied by the file rule).
+  EXPECT_EQ(r.body["summary"]["hardening_rules"], 16);
   EXPECT_TRUE(r.body["summary"]["agent_syscalls"].size() > 0);
 
   ExpectError(api_->Post("/v1/policies", t.admin, {{"document", {{"rules", json::array()}}}}), 400,

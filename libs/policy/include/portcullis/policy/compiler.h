@@ -78,6 +78,10 @@ inline constexpr std::string_view kImpliedIoUringSet = "deny-io-uring";
 // And "deny-file-handles" for every policy that decides files:
 // open_by_handle_at opens a file without a path to decide on.
 inline constexpr std::string_view kImpliedFileHandlesSet = "deny-file-handles";
+// And "deny-mount" for every policy that decides files, unless one of its
+// own syscall rules allows or monitors a mount call: a bind mount (or an
+// overlay) gives a file a name no file rule names.
+inline constexpr std::string_view kImpliedMountSet = "deny-mount";
 std::vector<std::string> EffectiveHardening(const Policy& policy);
 
 // x86-64 syscall numbers and names (libseccomp, and a table of the ones newer
