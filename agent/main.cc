@@ -181,7 +181,8 @@ int main(int argc, char** argv) {
         SupervisorOptions{
             .container_id = options->container_id.empty() ? host : options->container_id,
             .image = options->image,
-            .hostname = host});
+            .hostname = host,
+            .sample_allows = options->sample_allows});
     (*init)->Watch((*init)->listener_fd(), [&] { supervisor->HandleOne(); });
     (*init)->WatchMore(
         [&](std::vector<pollfd>* fds) { return supervisor->AddWaitingSockets(fds); },

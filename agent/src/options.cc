@@ -1,6 +1,8 @@
 #include "portcullis/agent/options.h"
 
+#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "portcullis/common/config.h"
 
@@ -8,6 +10,7 @@ namespace portcullis::agent {
 namespace {
 
 constexpr std::string_view kAgentPrefix = "PORTCULLIS_AGENT_";
+constexpr std::uint32_t kMaxSampleAllows = 1'000'000'000;
 
 constexpr std::string_view kUsage =
     "usage: portcullis-agent [options] -- <command> [args...]\n"
@@ -23,6 +26,9 @@ constexpr std::string_view kUsage =
     "  --events FILE     where deny and monitor events go [PORTCULLIS_AGENT_EVENTS]\n"
     "  --events-format F proto (length-delimited portcullis.v1.Event, default) or\n"
     "                    json (lines) [PORTCULLIS_AGENT_EVENTS_FORMAT]\n"
+    "  --sample-allows N also record allowed calls: one intercepted call in every\n"
+    "                    N is sampled and recorded if allowed (0: none, the\n"
+    "                    default; 1: every allowed call) [PORTCULLIS_AGENT_SAMPLE_ALLOWS]\n"
     "  --config FILE     KEY=value file of PORTCULLIS_AGENT_* settings\n"
     "                    [PORTCULLIS_AGENT_CONFIG]; also PORTCULLIS_AGENT_EVENT_RING\n"
     "                    (ring capacity, 4096), PORTCULLIS_AGENT_CONTAINER_ID,\n"
@@ -51,6 +57,7 @@ StatusOr<Options> ParseOptions(int argc, const char* const* argv, const char* co
   Options o;
   std::vector<std::string> errors;
   std::string config_file, policy_flag, level_flag, events_flag, format_flag;
+  std::optional<std::string> sample_flag;
   bool permissive_flag = false;
   int i = 1;
   bool saw_separator = false;
@@ -83,6 +90,8 @@ StatusOr<Options> ParseOptions(int argc, const char* const* argv, const char* co
       if (format_flag != "proto" && format_flag != "json") {
         errors.push_back("--events-format: expected proto or json");
       }
+    } else if (a == "--sample-allows") {
+      sample_flag = value_of(a);
     } else if (a == "--config") {
       config_file = value_of(a);
     } else if (a == "--log-level") {
@@ -120,6 +129,8 @@ StatusOr<Options> ParseOptions(int argc, const char* const* argv, const char* co
     o.events_file = r.String("PORTCULLIS_AGENT_EVENTS", "");
     o.events_json = r.Enum("PORTCULLIS_AGENT_EVENTS_FORMAT", "proto", {"proto", "json"}) == "json";
     o.event_ring = static_cast<std::size_t>(r.Int("PORTCULLIS_AGENT_EVENT_RING", 4096, 1, 1 << 20));
+    o.sample_allows =
+        static_cast<std::uint32_t>(r.Int("PORTCULLIS_AGENT_SAMPLE_ALLOWS", 0, 0, kMaxSampleAllows));
     o.container_id = r.String("PORTCULLIS_AGENT_CONTAINER_ID", "");
     o.image = r.String("PORTCULLIS_AGENT_IMAGE", "");
     r.String("PORTCULLIS_AGENT_CONFIG", "");
@@ -130,6 +141,18 @@ StatusOr<Options> ParseOptions(int argc, const char* const* argv, const char* co
   if (!level_flag.empty()) o.log_level = ToLevel(level_flag);
   if (!events_flag.empty()) o.events_file = events_flag;
   if (!format_flag.empty()) o.events_json = format_flag == "json";
+  if (sample_flag) {
+    const std::string& text = *sample_flag;
+    std::uint32_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        n > kMaxSampleAllows) {
+      errors.push_back("--sample-allows: expected a whole number from 0 (none) to " +
+                       std::to_string(kMaxSampleAllows));
+    } else {
+      o.sample_allows = n;
+    }
+  }
 
   if (!errors.empty()) {
     std::string message;

@@ -48,6 +48,7 @@ struct Supervisor::Call {
   std::string program;
   bool program_read = false;
   const v1::SyscallEntry* entry = nullptr;
+  bool sampled = false;  // recorded even if allowed (SupervisorOptions::sample_allows)
 };
 
 struct Supervisor::Verdict {
@@ -629,9 +630,13 @@ void Supervisor::HandleOne() {
   }
   c.creds = std::move(*creds);
   const Kind kind = KindOf(c.nr);
+  if (options_.sample_allows != 0 && ++notifications_since_sample_ >= options_.sample_allows) {
+    notifications_since_sample_ = 0;
+    c.sampled = true;
+  }
   // Opens read it only when they record (NeedProgram); the other families
   // are not on the hot path and keep reading it here.
-  if (needs_program_ || kind != Kind::kOpen) NeedProgram(c);
+  if (needs_program_ || c.sampled || kind != Kind::kOpen) NeedProgram(c);
   switch (kind) {
     case Kind::kOpen:
       return HandleOpen(c);
@@ -801,7 +806,7 @@ bool Supervisor::RefuseIfDenied(const Call& c, const Verdict& v) {
 }
 
 void Supervisor::Record(const Call& c, const Verdict& v, int result) {
-  if (ring_ == nullptr || v.decision.action == Action::kAllow) return;
+  if (ring_ == nullptr || (v.decision.action == Action::kAllow && !c.sampled)) return;
   v1::Event e;
   e.set_event_id(Uuid::Random().Binary());
   e.set_time_unix_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(

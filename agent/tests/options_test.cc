@@ -68,6 +68,26 @@ TEST(Options, ReportsEveryProblem) {
   EXPECT_NE(m.find("PORTCULLIS_AGENT_PERMISSIVE"), std::string::npos) << m;
 }
 
+TEST(Options, SampledAllows) {
+  auto o = Parse({"--", "app"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->sample_allows, 0u);  // none by default
+  o = Parse({"--", "app"}, {"PORTCULLIS_AGENT_SAMPLE_ALLOWS=100"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->sample_allows, 100u);
+  o = Parse({"--sample-allows", "1", "--", "app"}, {"PORTCULLIS_AGENT_SAMPLE_ALLOWS=100"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->sample_allows, 1u);
+  for (const char* bad : {"-1", "x", "1.5", "", "4000000000", "1000000001"}) {
+    o = Parse({"--sample-allows", bad, "--", "app"});
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_NE(o.status().message().find("--sample-allows"), std::string::npos) << bad;
+  }
+  o = Parse({"--", "app"}, {"PORTCULLIS_AGENT_SAMPLE_ALLOWS=-1"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find("PORTCULLIS_AGENT_SAMPLE_ALLOWS"), std::string::npos);
+}
+
 TEST(Options, MissingConfigFileIsAnError) {
   EXPECT_FALSE(Parse({"--config", "/nonexistent/agent.env", "--", "app"}).ok());
 }

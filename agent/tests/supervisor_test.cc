@@ -113,6 +113,32 @@ TEST_F(SupervisorTest, FileAllowDenyMonitor) {
   EXPECT_EQ(CountLines(events, "\"syscall\":\"openat\""), 5) << events;
 }
 
+TEST_F(SupervisorTest, SampledAllowsAreRecorded) {
+  // --sample-allows N: one intercepted call in every N is sampled and, when
+  // allowed, recorded as an ACTION_ALLOW event; denies are recorded as ever.
+  std::string policy = Policy(R"({"rules": [{"id": "no-denied", "type": "file",
+      "action": "deny", "paths": [")" +
+                              P("denied") + R"("]}]})");
+  const std::string allowed_path = "\"path\":\"" + P("allowed") + "\"";
+  auto r = Agent(policy, {Probe(), "loop", P("allowed"), "8"}, {"--sample-allows", "1"});
+  EXPECT_EQ(r.code, 0);
+  std::string events = Events();
+  EXPECT_EQ(CountLines(events, allowed_path), 8) << events;
+  EXPECT_EQ(CountLines(events, "ACTION_ALLOW"), CountLines(events, "\"action\""))
+      << events;  // (every event of that run is an allow)
+  std::filesystem::remove(dir_ / "events.json");
+  // One in four: 40 opens in a row are 10 samples, whatever came before.
+  EXPECT_EQ(Agent(policy, {Probe(), "loop", P("allowed"), "40"}, {"--sample-allows", "4"}).code, 0);
+  EXPECT_EQ(Agent(policy, {Probe(), "open", P("denied")}, {"--sample-allows", "4"}).code, EACCES);
+  events = Events();
+  EXPECT_EQ(CountLines(events, allowed_path), 10) << events;
+  EXPECT_EQ(CountLines(events, "\"rule_id\":\"no-denied\""), 1) << events;
+  std::filesystem::remove(dir_ / "events.json");
+  // None by default.
+  EXPECT_EQ(Agent(policy, {Probe(), "loop", P("allowed"), "8"}).code, 0);
+  EXPECT_EQ(CountLines(Events(), "ACTION_ALLOW"), 0) << Events();
+}
+
 TEST_F(SupervisorTest, NothingHappensToAFileBeforeTheDecision) {
   // The agent looks the file up without opening it (O_PATH): a denied
   // O_TRUNC must not truncate, an allowed one must.

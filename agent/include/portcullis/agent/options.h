@@ -30,10 +30,14 @@ struct Options {
   std::string policy_file;           // "" : no policy, nothing is filtered
   bool permissive = false;           // record denies, do not enforce them
   LogLevel log_level = LogLevel::kInfo;
-  // Events (deny and monitor decisions): the local sink file, "" for none.
+  // Events (deny and monitor decisions, sampled allows): the local sink
+  // file, "" for none.
   std::string events_file;
   bool events_json = false;  // JSON lines instead of length-delimited protobuf
   std::size_t event_ring = 4096;
+  // Allowed calls recorded too: each intercepted call is sampled, one in
+  // every `sample_allows` (0: none, 1: all), and recorded if it is allowed.
+  std::uint32_t sample_allows = 0;
   std::string container_id;  // "" : the hostname
   std::string image;
   bool help = false;     // --help: print usage, run nothing

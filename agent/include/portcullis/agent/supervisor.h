@@ -29,7 +29,8 @@
 //     hands them back (ServiceWaitingSockets).
 //   - listen, and accept on other sockets: the address is not known before
 //     the call; allowed with CONTINUE and recorded when the policy asks.
-// Every deny and monitor decision becomes a v1::Event pushed to the ring.
+// Every deny and monitor decision becomes a v1::Event pushed to the ring, and
+// so do the allowed calls among the sampled ones (sample_allows).
 //
 // Threading: one thread (the agent's main loop) calls HandleOne and the
 // parked-accept calls (AddWaitingSockets, ServiceWaitingSockets). It switches
@@ -58,6 +59,9 @@ struct SupervisorOptions {
   std::string container_id;
   std::string image;
   std::string hostname;
+  // One notification in every `sample_allows` is sampled (0: none): if the
+  // call is allowed, it is recorded too (an ACTION_ALLOW event).
+  std::uint32_t sample_allows = 0;
 };
 
 struct SupervisorStats {
@@ -204,6 +208,7 @@ class Supervisor {
   // them, as it would have natively; closed after kSpareLifetime.
   std::vector<std::unique_ptr<SpareConnection>> spares_;
   std::int64_t last_sweep_ms_ = 0;
+  std::uint64_t notifications_since_sample_ = 0;
 };
 
 }  // namespace portcullis::agent
