@@ -1279,6 +1279,18 @@ struct WorkerJob {
 std::atomic<int> g_workers{0};
 constexpr int kMaxWorkers = 64;
 
+// A detached worker thread with a small stack running fn(arg).
+bool StartDetached(void* (*fn)(void*), void* arg) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 << 10);
+  pthread_t thread;
+  int err = pthread_create(&thread, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  return err == 0;
+}
+
 void* OpenWorker(void* arg) {
   std::unique_ptr<WorkerJob> job(static_cast<WorkerJob*>(arg));
   seccomp_notif_resp resp{};
@@ -1325,14 +1337,7 @@ void Supervisor::OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags
     return Fail(c, EAGAIN);
   }
   auto* job = new WorkerJob{listener_, c.id, c.creds, checked.release(), flags};
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 << 10);
-  pthread_t thread;
-  int err = pthread_create(&thread, &attr, &OpenWorker, job);
-  pthread_attr_destroy(&attr);
-  if (err != 0) {
+  if (!StartDetached(&OpenWorker, job)) {
     ::close(job->checked);
     delete job;
     g_workers.fetch_sub(1);
@@ -1752,12 +1757,26 @@ void Supervisor::HandleNetwork(Call& c) {
                          m.msg_hdr.msg_namelen);
   }
   std::vector<IpPort> targets;
+  // connect and bind to an IP address: the address as read, which the agent
+  // then uses itself (CarryOutOnSocket).
+  sockaddr_storage decided{};
+  socklen_t decided_len = 0;
   for (const auto& [addr, addrlen] : addrs) {
     if (addr == 0 || addrlen < sizeof(sa_family_t)) continue;
     sockaddr_storage ss{};
     std::size_t n = std::min<std::size_t>(addrlen, sizeof(ss));
     if (!c.target.Read(addr, &ss, n).ok()) return fault();
-    if (auto t = IpPortOf(ss, n)) targets.push_back(*t);
+    if (auto t = IpPortOf(ss, n)) {
+      targets.push_back(*t);
+      decided = ss;
+      decided_len = static_cast<socklen_t>(n);
+    }
+  }
+  const bool carry_out = (c.name == "connect" || c.name == "bind") && !targets.empty();
+  // (The kernel refuses a longer address before anything else.)
+  if (carry_out && addrs.front().second > sizeof(sockaddr_storage)) {
+    if (StillValid(c)) Fail(c, EINVAL);
+    return;
   }
   if (!StillValid(c)) return;
 
@@ -1790,8 +1809,98 @@ void Supervisor::HandleNetwork(Call& c) {
     }
   }
   if (RefuseIfDenied(c, v)) return;
+  if (carry_out) return CarryOutOnSocket(c, v, sockfd, decided, decided_len);
   Continue(c);  // residual: the kernel re-reads the address (README)
   Record(c, v, 0);
+}
+
+namespace {
+
+// A blocking connect runs on its own thread, so the supervisor keeps
+// answering: it waits for the handshake (up to the kernel's SYN retries, or
+// the socket's SO_SNDTIMEO) as the workload's own call would, then answers.
+// An interrupted call leaves the attempt going on, as in the kernel.
+struct ConnectJob {
+  int listener;
+  std::uint64_t id;
+  Credentials creds;
+  int sock;
+  sockaddr_storage addr;
+  socklen_t len;
+};
+
+void* ConnectWorker(void* arg) {
+  std::unique_ptr<ConnectJob> job(static_cast<ConnectJob*>(arg));
+  seccomp_notif_resp resp{};
+  resp.id = job->id;
+  {
+    CredentialScope as(job->creds, /*with_umask=*/false);
+    if (!as.ok()) {
+      resp.error = -EACCES;
+    } else if (::connect(job->sock, reinterpret_cast<const sockaddr*>(&job->addr), job->len) != 0) {
+      resp.error = -errno;
+    }
+  }
+  ::close(job->sock);
+  ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  g_workers.fetch_sub(1);
+  return nullptr;
+}
+
+}  // namespace
+
+void Supervisor::CarryOutOnSocket(const Call& c, const Verdict& v, int sockfd,
+                                  const sockaddr_storage& addr, socklen_t len) {
+  Fd sock(DupOfWorkloadFd(c.creds.tgid, sockfd));
+  if (sock.get() < 0) {
+    // EBADF: not a descriptor of the workload's, as the kernel would say.
+    const int err = errno == EBADF ? EBADF : EACCES;
+    if (err != EBADF) {
+      log::Warn("cannot take the workload's socket: refusing its call",
+                {{"syscall", c.name}, {"error", std::strerror(errno)}});
+    }
+    Fail(c, err);
+    return Record(c, v, -err);
+  }
+  const bool is_bind = c.name == "bind";
+  const int fl = ::fcntl(sock.get(), F_GETFL);
+  if (!is_bind && fl >= 0 && (fl & O_NONBLOCK) == 0) {
+    if (g_workers.fetch_add(1) >= kMaxWorkers) {
+      g_workers.fetch_sub(1);
+      log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
+      Fail(c, EAGAIN);
+      return Record(c, v, -EAGAIN);
+    }
+    auto* job = new ConnectJob{listener_, c.id, c.creds, sock.release(), addr, len};
+    if (!StartDetached(&ConnectWorker, job)) {
+      ::close(job->sock);
+      delete job;
+      g_workers.fetch_sub(1);
+      Fail(c, EAGAIN);
+      return Record(c, v, -EAGAIN);
+    }
+    ++stats_.allowed;
+    return Record(c, v, 0);
+  }
+  int err = 0;
+  {
+    // The workload's capabilities: binding a port below 1024 needs
+    // CAP_NET_BIND_SERVICE, the caller's.
+    CredentialScope as(c.creds, /*with_umask=*/false);
+    if (!as.ok()) {
+      err = EACCES;
+    } else if ((is_bind
+                    ? ::bind(sock.get(), reinterpret_cast<const sockaddr*>(&addr), len)
+                    : ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), len)) != 0) {
+      err = errno;
+    }
+  }
+  if (err == 0) {
+    Succeed(c);
+  } else {
+    Fail(c, err);
+  }
+  Record(c, v, -err);
 }
 
 namespace {

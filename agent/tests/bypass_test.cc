@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -101,6 +103,34 @@ TEST_F(BypassTest, RacingThreadNeverOpensTheDeniedFile) {
   test::RaceCounts bare = test::RunOpenRace({}, P("allowed"), P("box/secret"), 20000, 60000);
   ASSERT_TRUE(bare.parsed) << bare.out;
   EXPECT_GT(bare.denied, 0) << bare.out;
+}
+
+TEST_F(BypassTest, RacingThreadNeverConnectsToTheDeniedAddress) {
+  // A second thread flips the address between 127.0.0.1 (allowed) and
+  // 127.0.0.2 (denied) while the first connects, blocking and non-blocking:
+  // the agent connects the workload's socket itself, to the address it
+  // decided on.
+  std::string policy = Policy(R"({"rules": [{"id": "no-two", "type": "network",
+      "action": "deny", "direction": "outbound", "addresses": ["127.0.0.2/32"]}]})");
+  auto counts = [](const std::string& out) {
+    long allowed = -1, denied = -1, refused = -1, other = -1;
+    std::sscanf(out.c_str(), "allowed=%ld denied=%ld refused=%ld other=%ld", &allowed, &denied,
+                &refused, &other);
+    return std::array<long, 4>{allowed, denied, refused, other};
+  };
+  for (const char* how : {"block", "nonblock"}) {
+    test::RunResult r = Agent(policy, {Probe(), "connectrace", "5000", how});
+    ASSERT_EQ(r.code, 0) << how << " " << r.out;
+    auto [allowed, denied, refused, other] = counts(r.out);
+    EXPECT_EQ(denied, 0) << how << " " << r.out;
+    EXPECT_EQ(allowed + refused, 5000) << how << " " << r.out;
+    EXPECT_GT(allowed, 0) << how << " " << r.out;  // both addresses were really in play
+    EXPECT_GT(refused, 0) << how << " " << r.out;
+    EXPECT_EQ(other, 0) << how << " " << r.out;
+  }
+  // Without the agent the same race reaches the denied address.
+  test::RunResult bare = RunProgram({Probe(), "connectrace", "2000"});
+  EXPECT_GT(counts(bare.out)[1], 0) << bare.out;
 }
 
 TEST_F(BypassTest, X32AndI386SyscallsAreKilled) {

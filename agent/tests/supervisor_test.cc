@@ -288,6 +288,19 @@ TEST_F(SupervisorTest, OpensWithTheWorkloadsCredentials) {
   EXPECT_EQ(Agent(policy, {Probe(), "open", P("rootonly")}).code, 0);  // with them it can
 }
 
+TEST_F(SupervisorTest, BindsWithTheWorkloadsCapabilities) {
+  // The agent binds the workload's socket itself (the address it decided
+  // on): a port below 1024 needs the workload's CAP_NET_BIND_SERVICE, not
+  // the agent's.
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to change the workload's user";
+  std::string policy = Policy(R"({"rules": [{"type": "network", "action": "deny",
+      "direction": "listen", "addresses": ["192.0.2.0/24"]}]})");
+  EXPECT_EQ(RunProgram({Probe(), "bindport", "1023", "65534"}).code, EACCES);  // the kernel
+  EXPECT_EQ(Agent(policy, {Probe(), "bindport", "1023", "65534"}).code, EACCES);
+  EXPECT_EQ(Agent(policy, {Probe(), "bindport", "1023"}).code, 0);
+  EXPECT_EQ(Agent(policy, {Probe(), "bindport", "0", "65534"}).code, 0);
+}
+
 TEST_F(SupervisorTest, OpenedDescriptorsCarryTheWorkloadsFlags) {
   // An allowed open of a plain file is opened directly with O_NONBLOCK
   // (so it can never wait) and O_NONBLOCK is taken off again; a create of

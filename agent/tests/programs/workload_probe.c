@@ -13,6 +13,8 @@
  *   workload_probe openat2 PATH         openat2 O_CREAT|O_WRONLY 0600 with
  *                                       RESOLVE_NO_SYMLINKS
  *   workload_probe asuser UID open PATH setgid/setuid(UID) first (root only)
+ *   workload_probe bindport PORT [UID]  bind a TCP socket to 127.0.0.1:PORT
+ *                                       (as UID when given: root only)
  *   workload_probe ingroup GID UID open PATH
  *                                       setgroups({GID}), setgid/setuid(UID)
  *                                       first (root only)
@@ -66,6 +68,13 @@
  *   workload_probe fifo PATH            mkfifo PATH; a thread opens it for
  *                                       writing, this one for reading (both
  *                                       block until the other comes)
+ *   workload_probe connectrace N [nonblock]
+ *       listeners on 127.0.0.1 and 127.0.0.2 (one port); a second thread
+ *       flips one sockaddr between the two while this thread connects a new
+ *       (blocking, or non-blocking) TCP socket to it N times; prints
+ *       "allowed=A denied=D refused=R other=O": connections that reached
+ *       127.0.0.1, 127.0.0.2 (must be 0 under a policy denying it), and
+ *       connects refused with EPERM
  *   workload_probe race ALLOWED DENIED N
  *       a second thread flips one path buffer between ALLOWED and DENIED while
  *       this thread opens it N times; prints how many opens gave the allowed
@@ -83,6 +92,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +167,44 @@ static struct sockaddr_in Loopback(int port) {
   a.sin_port = htons((unsigned short)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
+}
+
+static struct sockaddr_in g_addr;
+static atomic_int g_addr_stop;
+
+static void* AddressFlipper(void* arg) {
+  (void)arg;
+  volatile uint32_t* ip = (volatile uint32_t*)&g_addr.sin_addr.s_addr;
+  while (!atomic_load_explicit(&g_addr_stop, memory_order_relaxed)) {
+    *ip = htonl(INADDR_LOOPBACK + 1);
+    sched_yield();
+    *ip = htonl(INADDR_LOOPBACK);
+    sched_yield();
+  }
+  return NULL;
+}
+
+/* The listener on `host` (127.0.0.x) and `port` (0: any; the port is
+ * returned), non-blocking, or -1. */
+static int RaceListener(uint32_t host, int* port) {
+  struct sockaddr_in a = Loopback(*port);
+  a.sin_addr.s_addr = htonl(host);
+  socklen_t len = sizeof(a);
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof(a)) != 0 || listen(l, 64) != 0 ||
+      getsockname(l, (struct sockaddr*)&a, &len) != 0) {
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return l;
+}
+
+static void Drain(int l) {
+  int s;
+  while ((s = accept(l, NULL, NULL)) >= 0)
+    close(s);
 }
 
 static void OnAlarm(int sig) {
@@ -323,6 +371,16 @@ int main(int argc, char** argv) {
     gid_t id = (gid_t)atoi(argv[2]);
     if (setgroups(0, NULL) != 0 || setgid(id) != 0 || setuid((uid_t)id) != 0) return 250;
     return OpenAndPrint(argv[4]);
+  }
+  if (strcmp(mode, "bindport") == 0 && argc > 2) {
+    if (argc > 3) {
+      gid_t id = (gid_t)atoi(argv[3]);
+      if (setgroups(0, NULL) != 0 || setgid(id) != 0 || setuid((uid_t)id) != 0) return 250;
+    }
+    struct sockaddr_in a = Loopback(atoi(argv[2]));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return 251;
+    return bind(s, (struct sockaddr*)&a, sizeof(a)) == 0 ? 0 : errno;
   }
   if (strcmp(mode, "fds") == 0) {
     /* Probe each number: no descriptor of our own gets in the way. */
@@ -496,6 +554,50 @@ int main(int argc, char** argv) {
       if (fd < 0) return errno;
       close(fd);
     }
+    return 0;
+  }
+  if (strcmp(mode, "connectrace") == 0 && argc > 2) {
+    int nonblock = argc > 3 && strcmp(argv[3], "nonblock") == 0;
+    int port = 0;
+    int allowed_l = RaceListener(INADDR_LOOPBACK, &port);
+    int denied_l = RaceListener(INADDR_LOOPBACK + 1, &port);
+    if (allowed_l < 0 || denied_l < 0) return 248;
+    g_addr = Loopback(port);
+    pthread_t t;
+    if (pthread_create(&t, NULL, AddressFlipper, NULL) != 0) return 249;
+    long n = atol(argv[2]);
+    long allowed = 0, denied = 0, refused = 0, other = 0;
+    for (long i = 0; i < n; ++i) {
+      int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+      int r = connect(s, (struct sockaddr*)&g_addr, sizeof(g_addr));
+      if (r != 0 && errno == EINPROGRESS) {
+        struct pollfd p = {s, POLLOUT, 0};
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        r = poll(&p, 1, 5000) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 &&
+                    err == 0
+                ? 0
+                : -1;
+      }
+      struct sockaddr_in peer;
+      socklen_t plen = sizeof(peer);
+      if (r == 0 && getpeername(s, (struct sockaddr*)&peer, &plen) == 0) {
+        if (peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK + 1))
+          ++denied;
+        else
+          ++allowed;
+      } else if (r != 0 && errno == EPERM) {
+        ++refused;
+      } else {
+        ++other;
+      }
+      close(s);
+      Drain(allowed_l);
+      Drain(denied_l);
+    }
+    atomic_store(&g_addr_stop, 1);
+    pthread_join(t, NULL);
+    printf("allowed=%ld denied=%ld refused=%ld other=%ld\n", allowed, denied, refused, other);
     return 0;
   }
   if (strcmp(mode, "race") == 0 && argc > 4) {

@@ -17,7 +17,10 @@
 //     same way (real directory + name, or the object), decided, and carried
 //     out by the agent itself on what it decided on, with the workload's
 //     credentials and umask; the result is the answer.
-//   - execve and execveat, connect, bind, sendto, sendmsg: decided on the
+//   - connect, bind to an IP address: decided on the address read from the
+//     workload's memory, and carried out by the agent on a duplicate of the
+//     workload's socket with that very address (CarryOutOnSocket).
+//   - execve and execveat, sendto, sendmsg, sendmmsg: decided on the
 //     arguments read from the workload's memory, denied with the policy's
 //     errno, or allowed with SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel
 //     re-reads the arguments: a residual race, see README).
@@ -41,6 +44,7 @@
 
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -124,6 +128,12 @@ class Supervisor {
   bool Perform(const Call& c, Place& first, Place* second, const std::string& link_text);
   void HandleExec(Call& c);
   void HandleNetwork(Call& c);
+  // connect or bind to the IP address `addr` the policy allowed: carried out
+  // by the agent on a duplicate of the workload's socket with that very
+  // address, so a thread that rewrites the workload's buffer after the
+  // decision changes nothing. A blocking connect waits on a worker thread.
+  void CarryOutOnSocket(const Call& c, const Verdict& v, int sockfd, const sockaddr_storage& addr,
+                        socklen_t len);
   // accept, accept4 on a TCP socket: the agent accepts on a duplicate of it,
   // decides on the peer, then injects the connection or closes it and takes
   // the next one (inbound rules). A blocking accept with nothing to take is
