@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -754,9 +755,10 @@ void Supervisor::Continue(const Call& c) {
   ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-void Supervisor::Succeed(const Call& c) {
+void Supervisor::Succeed(const Call& c, std::int64_t value) {
   seccomp_notif_resp resp{};
   resp.id = c.id;
+  resp.val = value;
   ++stats_.allowed;
   ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
@@ -1725,58 +1727,54 @@ Supervisor::Verdict Supervisor::DecideIp(const Call& c, policy::Direction direct
   return v;
 }
 
+// One address a network call carries: where it is in the workload's memory,
+// and the agent's copy of it, which is what is decided on and, when the agent
+// carries the call out, what is used.
+struct Supervisor::Outgoing {
+  std::uint64_t name_at = 0;
+  std::uint64_t name_len = 0;
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  msghdr hdr{};  // sendmsg, sendmmsg: the workload's header (its pointers)
+};
+
 void Supervisor::HandleNetwork(Call& c) {
   using policy::Direction;
   if (c.name == "accept" || c.name == "accept4") return HandleAccept(c);
   Direction direction = Direction::kOutbound;
-  // The addresses the call sends to or binds (address, length); sendmmsg has
-  // one per message.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> addrs;
   const int sockfd = static_cast<int>(c.args[0]);
   auto fault = [&] {
     if (StillValid(c)) Fail(c, EFAULT);
   };
-  if (c.name == "connect") {
-    addrs.emplace_back(c.args[1], static_cast<std::uint32_t>(c.args[2]));
-  } else if (c.name == "bind") {
-    direction = Direction::kListen;
-    addrs.emplace_back(c.args[1], static_cast<std::uint32_t>(c.args[2]));
-  } else if (c.name == "sendto") {
-    addrs.emplace_back(c.args[4], static_cast<std::uint32_t>(c.args[5]));
+  std::vector<Outgoing> out(1);
+  if (c.name == "connect" || c.name == "sendto" || c.name == "bind") {
+    const int at = c.name == "sendto" ? 4 : 1;
+    out[0].name_at = c.args[static_cast<std::size_t>(at)];
+    out[0].name_len = static_cast<std::uint32_t>(c.args[static_cast<std::size_t>(at) + 1]);
+    if (c.name == "bind") direction = Direction::kListen;
   } else if (c.name == "sendmsg") {
-    msghdr m{};
-    if (!c.target.Read(c.args[1], &m, sizeof(m)).ok()) return fault();
-    addrs.emplace_back(reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen);
+    if (!c.target.Read(c.args[1], &out[0].hdr, sizeof(msghdr)).ok()) return fault();
   } else if (c.name == "sendmmsg") {
     // The kernel sends at most UIO_MAXIOV (1024) messages per call.
     const std::size_t n = std::min<std::uint64_t>(static_cast<std::uint32_t>(c.args[2]), 1024);
     std::vector<mmsghdr> msgs(n);
     if (n > 0 && !c.target.Read(c.args[1], msgs.data(), n * sizeof(mmsghdr)).ok()) return fault();
-    for (const mmsghdr& m : msgs)
-      addrs.emplace_back(reinterpret_cast<std::uint64_t>(m.msg_hdr.msg_name),
-                         m.msg_hdr.msg_namelen);
+    out.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      out[i].hdr = msgs[i].msg_hdr;
+  } else {
+    out.clear();  // listen
   }
   std::vector<IpPort> targets;
-  // connect and bind to an IP address: the address as read, which the agent
-  // then uses itself (CarryOutOnSocket).
-  sockaddr_storage decided{};
-  socklen_t decided_len = 0;
-  for (const auto& [addr, addrlen] : addrs) {
-    if (addr == 0 || addrlen < sizeof(sa_family_t)) continue;
-    sockaddr_storage ss{};
-    std::size_t n = std::min<std::size_t>(addrlen, sizeof(ss));
-    if (!c.target.Read(addr, &ss, n).ok()) return fault();
-    if (auto t = IpPortOf(ss, n)) {
-      targets.push_back(*t);
-      decided = ss;
-      decided_len = static_cast<socklen_t>(n);
+  for (Outgoing& o : out) {
+    if (o.hdr.msg_name != nullptr) {
+      o.name_at = reinterpret_cast<std::uint64_t>(o.hdr.msg_name);
+      o.name_len = o.hdr.msg_namelen;
     }
-  }
-  const bool carry_out = (c.name == "connect" || c.name == "bind") && !targets.empty();
-  // (The kernel refuses a longer address before anything else.)
-  if (carry_out && addrs.front().second > sizeof(sockaddr_storage)) {
-    if (StillValid(c)) Fail(c, EINVAL);
-    return;
+    if (o.name_at == 0 || o.name_len < sizeof(sa_family_t)) continue;
+    o.addr_len = static_cast<socklen_t>(std::min<std::size_t>(o.name_len, sizeof(o.addr)));
+    if (!c.target.Read(o.name_at, &o.addr, o.addr_len).ok()) return fault();
+    if (auto t = IpPortOf(o.addr, o.addr_len)) targets.push_back(*t);
   }
   if (!StillValid(c)) return;
 
@@ -1784,8 +1782,16 @@ void Supervisor::HandleNetwork(Call& c) {
   v.network = true;
   v.net.set_direction(direction == Direction::kOutbound ? v1::DIRECTION_OUTBOUND
                                                         : v1::DIRECTION_LISTEN);
+  // The socket itself (a duplicate: the same socket) when an IP address is
+  // involved: its protocol decides, and the agent carries the call out on it.
+  Fd sock;
   std::optional<Decision> app =
       policy_->compiled->DecideSyscall({.number = c.nr, .args = c.args, .program = c.program});
+  int dup_errno = 0;
+  if (!targets.empty()) {
+    sock = Fd(DupOfWorkloadFd(c.creds.tgid, sockfd));
+    if (sock.get() < 0) dup_errno = errno;
+  }
   if (app) {
     v.decision = *app;
     v.from_syscall_rule = true;
@@ -1795,9 +1801,9 @@ void Supervisor::HandleNetwork(Call& c) {
     // address (README, gaps).
     v.decision = Decision{.action = Action::kAllow, .category = Category::kNetwork};
   } else {
-    // The protocol is the socket's, known only from the descriptor, which
-    // the agent does not hold: it looks where it may.
-    const int proto = ProtocolOf(Fd(DupOfWorkloadFd(c.creds.tgid, sockfd)).get());
+    // The protocol is the socket's; when the agent may not duplicate it,
+    // both are evaluated (DecideIp).
+    const int proto = ProtocolOf(sock.get());
     // Each address is decided; the most severe decision (the first of equals)
     // is the call's, and its address the event's.
     bool first = true;
@@ -1809,7 +1815,21 @@ void Supervisor::HandleNetwork(Call& c) {
     }
   }
   if (RefuseIfDenied(c, v)) return;
-  if (carry_out) return CarryOutOnSocket(c, v, sockfd, decided, decided_len);
+  if (!targets.empty() && (c.name == "connect" || c.name == "bind")) {
+    // (The kernel refuses a longer address before anything else.)
+    if (out[0].name_len > sizeof(sockaddr_storage)) {
+      Fail(c, EINVAL);
+      return Record(c, v, -EINVAL);
+    }
+    return CarryOutOnSocket(c, v, sock.release(), dup_errno, out[0].addr, out[0].addr_len);
+  }
+  int type = 0;
+  socklen_t type_len = sizeof(type);
+  if (!targets.empty() && sock.get() >= 0 &&
+      getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
+      (type == SOCK_DGRAM || type == SOCK_RAW)) {
+    return SendOnSocket(c, v, sock.release(), out);
+  }
   Continue(c);  // residual: the kernel re-reads the address (README)
   Record(c, v, 0);
 }
@@ -1849,15 +1869,15 @@ void* ConnectWorker(void* arg) {
 
 }  // namespace
 
-void Supervisor::CarryOutOnSocket(const Call& c, const Verdict& v, int sockfd,
+void Supervisor::CarryOutOnSocket(const Call& c, const Verdict& v, int sock_fd, int dup_errno,
                                   const sockaddr_storage& addr, socklen_t len) {
-  Fd sock(DupOfWorkloadFd(c.creds.tgid, sockfd));
+  Fd sock(sock_fd);
   if (sock.get() < 0) {
     // EBADF: not a descriptor of the workload's, as the kernel would say.
-    const int err = errno == EBADF ? EBADF : EACCES;
+    const int err = dup_errno == EBADF ? EBADF : EACCES;
     if (err != EBADF) {
       log::Warn("cannot take the workload's socket: refusing its call",
-                {{"syscall", c.name}, {"error", std::strerror(errno)}});
+                {{"syscall", c.name}, {"error", std::strerror(dup_errno)}});
     }
     Fail(c, err);
     return Record(c, v, -err);
@@ -1901,6 +1921,195 @@ void Supervisor::CarryOutOnSocket(const Call& c, const Verdict& v, int sockfd,
     Fail(c, err);
   }
   Record(c, v, -err);
+}
+
+namespace {
+
+// A datagram the agent sends for the workload: its own copy of everything.
+struct Datagram {
+  std::string data;
+  std::string control;
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  bool has_addr = false;
+};
+
+// UDP carries at most 64 KiB per datagram (more: EMSGSIZE from the kernel);
+// ancillary data beyond 64 KiB exceeds any optmem_max (ENOBUFS).
+constexpr std::size_t kMaxDatagram = 64 << 10;
+constexpr std::size_t kMaxControl = 64 << 10;
+
+ssize_t SendDatagram(int sock, Datagram& d, int flags) {
+  iovec iov{d.data.data(), d.data.size()};
+  msghdr m{};
+  m.msg_name = d.has_addr ? &d.addr : nullptr;
+  m.msg_namelen = d.has_addr ? d.addr_len : 0;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = d.control.empty() ? nullptr : d.control.data();
+  m.msg_controllen = d.control.size();
+  return ::sendmsg(sock, &m, flags | MSG_NOSIGNAL);
+}
+
+// A send on a blocking socket whose buffer is full waits on its own thread.
+struct SendJob {
+  int listener;
+  std::uint64_t id;
+  Credentials creds;
+  int sock;
+  Datagram datagram;
+  int flags;
+  pid_t tid;
+  std::uint64_t len_at;  // sendmmsg: where the message's msg_len goes; 0 otherwise
+};
+
+void* SendWorker(void* arg) {
+  std::unique_ptr<SendJob> job(static_cast<SendJob*>(arg));
+  seccomp_notif_resp resp{};
+  resp.id = job->id;
+  {
+    CredentialScope as(job->creds, /*with_umask=*/false);
+    const ssize_t n = as.ok() ? SendDatagram(job->sock, job->datagram, job->flags) : -1;
+    if (!as.ok()) {
+      resp.error = -EACCES;
+    } else if (n < 0) {
+      resp.error = -errno;
+    } else if (job->len_at != 0) {
+      Target t;
+      t.tid = job->tid;
+      const unsigned len = static_cast<unsigned>(n);
+      (void)t.Write(job->len_at, &len, sizeof(len));
+      resp.val = 1;  // one message sent
+    } else {
+      resp.val = n;
+    }
+  }
+  ::close(job->sock);
+  ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  g_workers.fetch_sub(1);
+  return nullptr;
+}
+
+}  // namespace
+
+void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
+                              const std::vector<Outgoing>& out) {
+  Fd sock(sock_fd);
+  const bool mmsg = c.name == "sendmmsg";
+  const int flags = static_cast<int>(c.name == "sendmsg" ? c.args[2] : c.args[3]);
+  const int fl = ::fcntl(sock.get(), F_GETFL);
+  const bool may_wait = (flags & MSG_DONTWAIT) == 0 && fl >= 0 && (fl & O_NONBLOCK) == 0;
+  // The message as the kernel would take it from the workload (0), or the
+  // errno it would answer.
+  auto read = [&](const Outgoing& o, Datagram* d) -> int {
+    if (o.name_at != 0) {
+      if (o.name_len > sizeof(sockaddr_storage)) return EINVAL;
+      d->addr = o.addr;
+      d->addr_len = o.addr_len;
+      d->has_addr = true;
+    }
+    if (c.name == "sendto") {
+      const std::uint64_t len = c.args[2];
+      if (len > kMaxDatagram) return EMSGSIZE;
+      d->data.resize(len);
+      return len == 0 || c.target.Read(c.args[1], d->data.data(), len).ok() ? 0 : EFAULT;
+    }
+    const msghdr& h = o.hdr;
+    if (h.msg_iovlen > 1024) return EMSGSIZE;  // UIO_MAXIOV
+    std::vector<iovec> iov(h.msg_iovlen);
+    if (!iov.empty() && !c.target
+                             .Read(reinterpret_cast<std::uint64_t>(h.msg_iov), iov.data(),
+                                   iov.size() * sizeof(iovec))
+                             .ok()) {
+      return EFAULT;
+    }
+    std::size_t total = 0;
+    for (const iovec& e : iov) {
+      if (e.iov_len > kMaxDatagram || (total += e.iov_len) > kMaxDatagram) return EMSGSIZE;
+    }
+    d->data.resize(total);
+    std::size_t at = 0;
+    for (const iovec& e : iov) {
+      if (e.iov_len > 0 &&
+          !c.target
+               .Read(reinterpret_cast<std::uint64_t>(e.iov_base), d->data.data() + at, e.iov_len)
+               .ok()) {
+        return EFAULT;
+      }
+      at += e.iov_len;
+    }
+    if (h.msg_controllen > 0) {
+      if (h.msg_controllen > kMaxControl) return ENOBUFS;
+      d->control.resize(h.msg_controllen);
+      if (!c.target
+               .Read(reinterpret_cast<std::uint64_t>(h.msg_control), d->control.data(),
+                     h.msg_controllen)
+               .ok()) {
+        return EFAULT;
+      }
+    }
+    return 0;
+  };
+  auto len_at = [&](std::size_t i) {
+    return c.args[1] + i * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len);
+  };
+  std::int64_t sent = 0;  // messages (sendmmsg)
+  ssize_t bytes = 0;
+  int err = 0;
+  for (std::size_t i = 0; i < out.size() && err == 0; ++i) {
+    Datagram d;
+    err = read(out[i], &d);
+    if (err != 0) break;
+    {
+      // The workload's capabilities: some ancillary data needs them (SO_MARK).
+      CredentialScope as(c.creds, /*with_umask=*/false);
+      bytes = as.ok() ? SendDatagram(sock.get(), d, flags | MSG_DONTWAIT) : -1;
+      if (!as.ok()) {
+        err = EACCES;
+      } else if (bytes < 0) {
+        err = errno;
+      }
+    }
+    if ((err == EAGAIN || err == EWOULDBLOCK) && may_wait && sent == 0) {
+      // The socket's buffer is full and the workload would wait for room.
+      if (g_workers.fetch_add(1) >= kMaxWorkers) {
+        g_workers.fetch_sub(1);
+        log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
+        break;  // EAGAIN
+      }
+      auto* job = new SendJob{listener_,    c.id,  c.creds,      sock.release(),
+                              std::move(d), flags, c.target.tid, mmsg ? len_at(i) : 0};
+      if (!StartDetached(&SendWorker, job)) {
+        ::close(job->sock);
+        delete job;
+        g_workers.fetch_sub(1);
+        break;  // EAGAIN
+      }
+      ++stats_.allowed;
+      return Record(c, v, 0);
+    }
+    if (err != 0) break;
+    if (mmsg) {
+      const unsigned len = static_cast<unsigned>(bytes);
+      if (!c.target.Write(len_at(i), &len, sizeof(len)).ok()) {
+        err = EFAULT;
+        break;
+      }
+      ++sent;
+    }
+  }
+  // sendmmsg: the messages sent, if any (the error of the next one is the
+  // next call's); the others: the bytes sent.
+  if (mmsg && sent > 0) {
+    Succeed(c, sent);
+    return Record(c, v, static_cast<int>(sent));
+  }
+  if (err != 0) {
+    Fail(c, err);
+    return Record(c, v, -err);
+  }
+  Succeed(c, mmsg ? 0 : bytes);
+  Record(c, v, static_cast<int>(mmsg ? 0 : bytes));
 }
 
 namespace {

@@ -105,6 +105,14 @@ TEST_F(BypassTest, RacingThreadNeverOpensTheDeniedFile) {
   EXPECT_GT(bare.denied, 0) << bare.out;
 }
 
+// "allowed=A denied=D refused=R other=O" of workload_probe's races.
+std::array<long, 4> RaceCountsOf(const std::string& out) {
+  std::array<long, 4> n{-1, -1, -1, -1};
+  std::sscanf(out.c_str(), "allowed=%ld denied=%ld refused=%ld other=%ld", &n[0], &n[1], &n[2],
+              &n[3]);
+  return n;
+}
+
 TEST_F(BypassTest, RacingThreadNeverConnectsToTheDeniedAddress) {
   // A second thread flips the address between 127.0.0.1 (allowed) and
   // 127.0.0.2 (denied) while the first connects, blocking and non-blocking:
@@ -112,16 +120,10 @@ TEST_F(BypassTest, RacingThreadNeverConnectsToTheDeniedAddress) {
   // decided on.
   std::string policy = Policy(R"({"rules": [{"id": "no-two", "type": "network",
       "action": "deny", "direction": "outbound", "addresses": ["127.0.0.2/32"]}]})");
-  auto counts = [](const std::string& out) {
-    long allowed = -1, denied = -1, refused = -1, other = -1;
-    std::sscanf(out.c_str(), "allowed=%ld denied=%ld refused=%ld other=%ld", &allowed, &denied,
-                &refused, &other);
-    return std::array<long, 4>{allowed, denied, refused, other};
-  };
   for (const char* how : {"block", "nonblock"}) {
     test::RunResult r = Agent(policy, {Probe(), "connectrace", "5000", how});
     ASSERT_EQ(r.code, 0) << how << " " << r.out;
-    auto [allowed, denied, refused, other] = counts(r.out);
+    auto [allowed, denied, refused, other] = RaceCountsOf(r.out);
     EXPECT_EQ(denied, 0) << how << " " << r.out;
     EXPECT_EQ(allowed + refused, 5000) << how << " " << r.out;
     EXPECT_GT(allowed, 0) << how << " " << r.out;  // both addresses were really in play
@@ -130,7 +132,27 @@ TEST_F(BypassTest, RacingThreadNeverConnectsToTheDeniedAddress) {
   }
   // Without the agent the same race reaches the denied address.
   test::RunResult bare = RunProgram({Probe(), "connectrace", "2000"});
-  EXPECT_GT(counts(bare.out)[1], 0) << bare.out;
+  EXPECT_GT(RaceCountsOf(bare.out)[1], 0) << bare.out;
+}
+
+TEST_F(BypassTest, RacingThreadNeverSendsToTheDeniedAddress) {
+  // The same race on unconnected UDP, through each call that carries an
+  // address: the agent sends the datagram itself, to the address it decided
+  // on.
+  std::string policy = Policy(R"({"rules": [{"id": "no-two", "type": "network",
+      "action": "deny", "direction": "outbound", "addresses": ["127.0.0.2/32"]}]})");
+  for (const char* call : {"sendto", "sendmsg", "sendmmsg"}) {
+    test::RunResult r = Agent(policy, {Probe(), "udprace", "5000", call});
+    ASSERT_EQ(r.code, 0) << call << " " << r.out;
+    auto [allowed, denied, refused, other] = RaceCountsOf(r.out);
+    EXPECT_EQ(denied, 0) << call << " " << r.out;
+    EXPECT_EQ(allowed + refused, 5000) << call << " " << r.out;
+    EXPECT_GT(allowed, 0) << call << " " << r.out;
+    EXPECT_GT(refused, 0) << call << " " << r.out;
+    EXPECT_EQ(other, 0) << call << " " << r.out;
+  }
+  test::RunResult bare = RunProgram({Probe(), "udprace", "2000", "sendto"});
+  EXPECT_GT(RaceCountsOf(bare.out)[1], 0) << bare.out;
 }
 
 TEST_F(BypassTest, X32AndI386SyscallsAreKilled) {

@@ -75,6 +75,13 @@
  *       "allowed=A denied=D refused=R other=O": connections that reached
  *       127.0.0.1, 127.0.0.2 (must be 0 under a policy denying it), and
  *       connects refused with EPERM
+ *   workload_probe udprace N sendto|sendmsg|sendmmsg
+ *       UDP sockets on 127.0.0.1 and 127.0.0.2 (one port); a second thread
+ *       flips one sockaddr between the two while this thread sends N
+ *       datagrams to it (with the call named, blocking); prints
+ *       "allowed=A denied=D refused=R other=O": datagrams that reached
+ *       127.0.0.1, 127.0.0.2 (must be 0 under a policy denying it), and
+ *       sends refused with EPERM
  *   workload_probe race ALLOWED DENIED N
  *       a second thread flips one path buffer between ALLOWED and DENIED while
  *       this thread opens it N times; prints how many opens gave the allowed
@@ -106,6 +113,15 @@
 
 #include "probe_util.h"
 
+static struct sockaddr_in Loopback(int port) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
 static char g_path[4096];
 static char g_allowed[4096], g_denied[4096];
 static atomic_int g_stop;
@@ -120,6 +136,29 @@ static void* Flipper(void* arg) {
     sched_yield();
   }
   return NULL;
+}
+
+/* A bound UDP socket on 127.0.0.x:port (0: any; the port is returned),
+ * non-blocking, or -1. */
+static int UdpReceiver(uint32_t host, int* port) {
+  struct sockaddr_in a = Loopback(*port);
+  a.sin_addr.s_addr = htonl(host);
+  socklen_t len = sizeof(a);
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof(a)) != 0 ||
+      getsockname(s, (struct sockaddr*)&a, &len) != 0) {
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return s;
+}
+
+static long DrainDatagrams(int s) {
+  char b[16];
+  long n = 0;
+  while (recv(s, b, sizeof(b), 0) >= 0)
+    ++n;
+  return n;
 }
 
 static void* FifoWriter(void* arg) {
@@ -158,15 +197,6 @@ static int OpenAndPrint(const char* path) {
 static void* SetUmask(void* mask) {
   umask(*(mode_t*)mask);
   return NULL;
-}
-
-static struct sockaddr_in Loopback(int port) {
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((unsigned short)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
 }
 
 static struct sockaddr_in g_addr;
@@ -594,6 +624,48 @@ int main(int argc, char** argv) {
       close(s);
       Drain(allowed_l);
       Drain(denied_l);
+    }
+    atomic_store(&g_addr_stop, 1);
+    pthread_join(t, NULL);
+    printf("allowed=%ld denied=%ld refused=%ld other=%ld\n", allowed, denied, refused, other);
+    return 0;
+  }
+  if (strcmp(mode, "udprace") == 0 && argc > 3) {
+    int port = 0;
+    int allowed_s = UdpReceiver(INADDR_LOOPBACK, &port);
+    int denied_s = UdpReceiver(INADDR_LOOPBACK + 1, &port);
+    if (allowed_s < 0 || denied_s < 0) return 248;
+    g_addr = Loopback(port);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) return 249;
+    pthread_t t;
+    if (pthread_create(&t, NULL, AddressFlipper, NULL) != 0) return 249;
+    long n = atol(argv[2]);
+    long allowed = 0, denied = 0, refused = 0, other = 0;
+    for (long i = 0; i < n; ++i) {
+      char byte = 'x';
+      struct iovec iov = {&byte, 1};
+      struct mmsghdr mm;
+      memset(&mm, 0, sizeof(mm));
+      mm.msg_hdr.msg_name = &g_addr;
+      mm.msg_hdr.msg_namelen = sizeof(g_addr);
+      mm.msg_hdr.msg_iov = &iov;
+      mm.msg_hdr.msg_iovlen = 1;
+      int r;
+      if (strcmp(argv[3], "sendmsg") == 0) {
+        r = (int)sendmsg(s, &mm.msg_hdr, 0);
+      } else if (strcmp(argv[3], "sendmmsg") == 0) {
+        r = sendmmsg(s, &mm, 1, 0) == 1 && mm.msg_len == 1 ? 1 : -1;
+      } else {
+        r = (int)sendto(s, &byte, 1, 0, (struct sockaddr*)&g_addr, sizeof(g_addr));
+      }
+      if (r < 0 && errno == EPERM) {
+        ++refused;
+      } else if (r != 1) {
+        ++other;
+      }
+      allowed += DrainDatagrams(allowed_s);
+      denied += DrainDatagrams(denied_s);
     }
     atomic_store(&g_addr_stop, 1);
     pthread_join(t, NULL);

@@ -17,10 +17,11 @@
 //     same way (real directory + name, or the object), decided, and carried
 //     out by the agent itself on what it decided on, with the workload's
 //     credentials and umask; the result is the answer.
-//   - connect, bind to an IP address: decided on the address read from the
-//     workload's memory, and carried out by the agent on a duplicate of the
-//     workload's socket with that very address (CarryOutOnSocket).
-//   - execve and execveat, sendto, sendmsg, sendmmsg: decided on the
+//   - connect, bind to an IP address, and sends to one on a datagram
+//     socket: decided on the address read from the workload's memory, and
+//     carried out by the agent on a duplicate of the workload's socket with
+//     that very address (CarryOutOnSocket, SendOnSocket).
+//   - execve and execveat, sends on stream sockets: decided on the
 //     arguments read from the workload's memory, denied with the policy's
 //     errno, or allowed with SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel
 //     re-reads the arguments: a residual race, see README).
@@ -109,6 +110,7 @@ class Supervisor {
   struct Verdict;
   struct Place;
   struct PendingAccept;
+  struct Outgoing;
   struct SpareConnection;
 
   Kind KindOf(int nr) const;
@@ -132,8 +134,13 @@ class Supervisor {
   // by the agent on a duplicate of the workload's socket with that very
   // address, so a thread that rewrites the workload's buffer after the
   // decision changes nothing. A blocking connect waits on a worker thread.
-  void CarryOutOnSocket(const Call& c, const Verdict& v, int sockfd, const sockaddr_storage& addr,
-                        socklen_t len);
+  // Takes `sock` (the duplicate, -1 when it failed with `dup_errno`).
+  void CarryOutOnSocket(const Call& c, const Verdict& v, int sock, int dup_errno,
+                        const sockaddr_storage& addr, socklen_t len);
+  // sendto, sendmsg, sendmmsg on a datagram socket (`sock`, the duplicate,
+  // taken), with IP addresses the policy allowed: the agent reads the
+  // messages and sends them itself with the addresses it decided on.
+  void SendOnSocket(const Call& c, const Verdict& v, int sock, const std::vector<Outgoing>& out);
   // accept, accept4 on a TCP socket: the agent accepts on a duplicate of it,
   // decides on the peer, then injects the connection or closes it and takes
   // the next one (inbound rules). A blocking accept with nothing to take is
@@ -161,7 +168,7 @@ class Supervisor {
   void OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags);
   bool StillValid(const Call& c);
   void Continue(const Call& c);
-  void Succeed(const Call& c);  // return value 0
+  void Succeed(const Call& c, std::int64_t value = 0);
   void Fail(const Call& c, int err);
   // Hands `fd` over as the call's result; false when the call was gone
   // (interrupted) and nothing was delivered.
