@@ -1190,12 +1190,18 @@ void Supervisor::HandleOpen(Call& c) {
         return;
       }
       struct stat st {};
-      if (!nonblock && fstat(checked.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+      const bool stat_ok = fstat(checked.get(), &st) == 0;
+      if (!nonblock && stat_ok && S_ISFIFO(st.st_mode)) {
         // The workload's open would wait for a peer: so does a worker.
         will_record(v);
         Record(c, v, 0);
         return OpenInWorker(c, checked.release(), flags);
       }
+      // A regular file another process holds a lease on: the open waits
+      // until the holder gives it up (up to fs.lease-break-time). Opened
+      // here without waiting (O_NONBLOCK: EWOULDBLOCK instead of the wait,
+      // before anything is truncated), then on a worker when it would wait.
+      const bool lease_guard = !nonblock && stat_ok && S_ISREG(st.st_mode);
       // Now the open itself, of exactly the object decided on.
       long fd;
       {
@@ -1203,14 +1209,25 @@ void Supervisor::HandleOpen(Call& c) {
         if (!as.ok()) return Fail(c, EACCES);
         // Through the agent's own /proc/PID/fd (kept open: one lookup).
         // (mode matters for O_TMPFILE, which creates in the checked directory)
-        const int reopen_flags = static_cast<int>(
-            own_flags & ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW));
+        const int reopen_flags = static_cast<int>(own_flags & ~static_cast<std::uint64_t>(
+                                                                  O_CREAT | O_EXCL | O_NOFOLLOW)) |
+                                 (lease_guard ? O_NONBLOCK : 0);
         char leaf[16];
         std::snprintf(leaf, sizeof(leaf), "%d", checked.get());
         fd = self_fds_ >= 0 ? ::openat(self_fds_, leaf, reopen_flags, static_cast<mode_t>(mode))
                             : ::open(("/proc/self/fd/" + std::string(leaf)).c_str(), reopen_flags,
                                      static_cast<mode_t>(mode));
         if (fd < 0) fd = -errno;
+        if (fd >= 0 && lease_guard &&
+            ::fcntl(static_cast<int>(fd), F_SETFL, static_cast<int>(own_flags)) != 0) {
+          ::close(static_cast<int>(fd));
+          fd = -EIO;
+        }
+      }
+      if (fd == -EWOULDBLOCK && lease_guard) {
+        will_record(v);
+        Record(c, v, 0);
+        return OpenInWorker(c, checked.release(), flags);
       }
       if (fd < 0) {
         will_record(v);

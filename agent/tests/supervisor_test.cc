@@ -4,19 +4,24 @@
 // permissive mode, and the race a second thread runs against an unlink (the
 // open race and the other bypass attempts: bypass_test.cc).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "portcullis/v1/event.pb.h"
@@ -426,6 +431,36 @@ TEST_F(SupervisorTest, ResolvesInTheMountNamespaceTheWorkloadMade) {
         << how;
   }
   EXPECT_EQ(ReadFile(dir_ / "covered" / "outside"), "outside\n");
+}
+
+TEST_F(SupervisorTest, AnOpenWaitingForALeaseDoesNotStallTheSupervisor) {
+  // This process holds a read lease on a file; the workload's open for
+  // writing waits until the lease is given up (here after 1.5 s). Meanwhile
+  // the agent answers the workload's other opens.
+  Write("leased", "leased\n");
+  // (A lease break is signalled with SIGIO, whose default ends a process.)
+  struct sigaction ignore {
+  }, before{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGIO, &ignore, &before);
+  int holder = ::open(P("leased").c_str(), O_RDONLY);
+  ASSERT_GE(holder, 0);
+  if (fcntl(holder, F_SETLEASE, F_RDLCK) != 0) {
+    ::close(holder);
+    GTEST_SKIP() << "no leases here: " << std::strerror(errno);
+  }
+  std::string policy = Policy(R"({"rules": [{"type": "file", "action": "deny",
+      "paths": ["/nonexistent/"]}]})");
+  std::thread release([holder] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    fcntl(holder, F_SETLEASE, F_UNLCK);
+  });
+  auto r = Agent(policy, {Probe(), "leaseopen", P("leased"), P("allowed")});
+  release.join();
+  ::close(holder);
+  sigaction(SIGIO, &before, nullptr);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "other_waited=0\nheld opened\n");
 }
 
 TEST_F(SupervisorTest, BlockingOpensDoNotStallTheSupervisor) {

@@ -82,6 +82,11 @@
  *       "allowed=A denied=D refused=R other=O": datagrams that reached
  *       127.0.0.1, 127.0.0.2 (must be 0 under a policy denying it), and
  *       sends refused with EPERM
+ *   workload_probe leaseopen HELD OTHER
+ *       a thread opens HELD for writing (waits while another process holds a
+ *       lease on it); 200 ms later this thread opens OTHER; prints
+ *       "other_waited=0|1" (1: that open took over 700 ms), then, once the
+ *       first open is done, "held opened"
  *   workload_probe race ALLOWED DENIED N
  *       a second thread flips one path buffer between ALLOWED and DENIED while
  *       this thread opens it N times; prints how many opens gave the allowed
@@ -159,6 +164,18 @@ static long DrainDatagrams(int s) {
   while (recv(s, b, sizeof(b), 0) >= 0)
     ++n;
   return n;
+}
+
+static void* OpenForWriting(void* arg) {
+  int fd = open((const char*)arg, O_WRONLY);
+  if (fd >= 0) close(fd);
+  return (void*)(intptr_t)(fd >= 0 ? 0 : errno);
+}
+
+static double Seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static void* FifoWriter(void* arg) {
@@ -670,6 +687,22 @@ int main(int argc, char** argv) {
     atomic_store(&g_addr_stop, 1);
     pthread_join(t, NULL);
     printf("allowed=%ld denied=%ld refused=%ld other=%ld\n", allowed, denied, refused, other);
+    return 0;
+  }
+  if (strcmp(mode, "leaseopen") == 0 && argc > 3) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, OpenForWriting, argv[2]) != 0) return 248;
+    usleep(200 * 1000);
+    double start = Seconds();
+    int fd = open(argv[3], O_RDONLY);
+    if (fd < 0) return errno;
+    close(fd);
+    printf("other_waited=%d\n", Seconds() - start > 0.7);
+    fflush(stdout);
+    void* err;
+    pthread_join(t, &err);
+    if (err != NULL) return (int)(intptr_t)err;
+    printf("held opened\n");
     return 0;
   }
   if (strcmp(mode, "race") == 0 && argc > 4) {
