@@ -1291,23 +1291,38 @@ struct WorkerJob {
   int listener;
   std::uint64_t id;
   Credentials creds;
-  int checked;
+  Fd checked;
   std::uint64_t flags;
 };
 
+// Workers in flight: blocking opens, connects and sends. Each is a thread
+// with a 64 KiB stack for as long as its call waits.
 std::atomic<int> g_workers{0};
-constexpr int kMaxWorkers = 64;
+constexpr int kMaxWorkers = 256;
 
-// A detached worker thread with a small stack running fn(arg).
-bool StartDetached(void* (*fn)(void*), void* arg) {
+// Runs fn(job) on a new detached thread, which owns the job (and ends with
+// g_workers.fetch_sub). False, the job destroyed, when too many are in
+// flight or no thread can be made: the caller answers EAGAIN.
+template <typename Job>
+bool StartWorker(void* (*fn)(void*), std::unique_ptr<Job> job) {
+  if (g_workers.fetch_add(1) >= kMaxWorkers) {
+    g_workers.fetch_sub(1);
+    log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
+    return false;
+  }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 << 10);
   pthread_t thread;
-  int err = pthread_create(&thread, &attr, fn, arg);
+  const int err = pthread_create(&thread, &attr, fn, job.get());
   pthread_attr_destroy(&attr);
-  return err == 0;
+  if (err != 0) {
+    g_workers.fetch_sub(1);
+    return false;
+  }
+  job.release();
+  return true;
 }
 
 void* OpenWorker(void* arg) {
@@ -1318,7 +1333,7 @@ void* OpenWorker(void* arg) {
   {
     CredentialScope as(job->creds, /*with_umask=*/false);
     if (as.ok()) {
-      std::string self = "/proc/self/fd/" + std::to_string(job->checked);
+      std::string self = "/proc/self/fd/" + std::to_string(job->checked.get());
       fd = ::open(self.c_str(),
                   static_cast<int>((job->flags | O_CLOEXEC | O_NOCTTY) &
                                    ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW)));
@@ -1327,7 +1342,7 @@ void* OpenWorker(void* arg) {
       resp.error = -EACCES;
     }
   }
-  ::close(job->checked);
+  job->checked = Fd();
   if (fd >= 0) {
     seccomp_notif_addfd add{};
     add.id = job->id;
@@ -1349,17 +1364,8 @@ void* OpenWorker(void* arg) {
 }  // namespace
 
 void Supervisor::OpenInWorker(const Call& c, int checked_fd, std::uint64_t flags) {
-  Fd checked(checked_fd);
-  if (g_workers.fetch_add(1) >= kMaxWorkers) {
-    g_workers.fetch_sub(1);
-    log::Warn("too many blocking opens in flight", {{"max", std::to_string(kMaxWorkers)}});
-    return Fail(c, EAGAIN);
-  }
-  auto* job = new WorkerJob{listener_, c.id, c.creds, checked.release(), flags};
-  if (!StartDetached(&OpenWorker, job)) {
-    ::close(job->checked);
-    delete job;
-    g_workers.fetch_sub(1);
+  if (!StartWorker(&OpenWorker, std::unique_ptr<WorkerJob>(new WorkerJob{listener_, c.id, c.creds,
+                                                                         Fd(checked_fd), flags}))) {
     return Fail(c, EAGAIN);
   }
   ++stats_.allowed;
@@ -1861,7 +1867,7 @@ struct ConnectJob {
   int listener;
   std::uint64_t id;
   Credentials creds;
-  int sock;
+  Fd sock;
   sockaddr_storage addr;
   socklen_t len;
 };
@@ -1874,11 +1880,12 @@ void* ConnectWorker(void* arg) {
     CredentialScope as(job->creds, /*with_umask=*/false);
     if (!as.ok()) {
       resp.error = -EACCES;
-    } else if (::connect(job->sock, reinterpret_cast<const sockaddr*>(&job->addr), job->len) != 0) {
+    } else if (::connect(job->sock.get(), reinterpret_cast<const sockaddr*>(&job->addr),
+                         job->len) != 0) {
       resp.error = -errno;
     }
   }
-  ::close(job->sock);
+  job->sock = Fd();
   ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   g_workers.fetch_sub(1);
   return nullptr;
@@ -1902,17 +1909,8 @@ void Supervisor::CarryOutOnSocket(const Call& c, const Verdict& v, int sock_fd, 
   const bool is_bind = c.name == "bind";
   const int fl = ::fcntl(sock.get(), F_GETFL);
   if (!is_bind && fl >= 0 && (fl & O_NONBLOCK) == 0) {
-    if (g_workers.fetch_add(1) >= kMaxWorkers) {
-      g_workers.fetch_sub(1);
-      log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
-      Fail(c, EAGAIN);
-      return Record(c, v, -EAGAIN);
-    }
-    auto* job = new ConnectJob{listener_, c.id, c.creds, sock.release(), addr, len};
-    if (!StartDetached(&ConnectWorker, job)) {
-      ::close(job->sock);
-      delete job;
-      g_workers.fetch_sub(1);
+    if (!StartWorker(&ConnectWorker, std::unique_ptr<ConnectJob>(new ConnectJob{
+                                         listener_, c.id, c.creds, std::move(sock), addr, len}))) {
       Fail(c, EAGAIN);
       return Record(c, v, -EAGAIN);
     }
@@ -1973,7 +1971,7 @@ struct SendJob {
   int listener;
   std::uint64_t id;
   Credentials creds;
-  int sock;
+  Fd sock;
   Datagram datagram;
   int flags;
   pid_t tid;
@@ -1986,7 +1984,7 @@ void* SendWorker(void* arg) {
   resp.id = job->id;
   {
     CredentialScope as(job->creds, /*with_umask=*/false);
-    const ssize_t n = as.ok() ? SendDatagram(job->sock, job->datagram, job->flags) : -1;
+    const ssize_t n = as.ok() ? SendDatagram(job->sock.get(), job->datagram, job->flags) : -1;
     if (!as.ok()) {
       resp.error = -EACCES;
     } else if (n < 0) {
@@ -2001,7 +1999,7 @@ void* SendWorker(void* arg) {
       resp.val = n;
     }
   }
-  ::close(job->sock);
+  job->sock = Fd();
   ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   g_workers.fetch_sub(1);
   return nullptr;
@@ -2089,17 +2087,9 @@ void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
     }
     if ((err == EAGAIN || err == EWOULDBLOCK) && may_wait && sent == 0) {
       // The socket's buffer is full and the workload would wait for room.
-      if (g_workers.fetch_add(1) >= kMaxWorkers) {
-        g_workers.fetch_sub(1);
-        log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
-        break;  // EAGAIN
-      }
-      auto* job = new SendJob{listener_,    c.id,  c.creds,      sock.release(),
-                              std::move(d), flags, c.target.tid, mmsg ? len_at(i) : 0};
-      if (!StartDetached(&SendWorker, job)) {
-        ::close(job->sock);
-        delete job;
-        g_workers.fetch_sub(1);
+      if (!StartWorker(&SendWorker, std::unique_ptr<SendJob>(new SendJob{
+                                        listener_, c.id, c.creds, std::move(sock), std::move(d),
+                                        flags, c.target.tid, mmsg ? len_at(i) : 0}))) {
         break;  // EAGAIN
       }
       ++stats_.allowed;
