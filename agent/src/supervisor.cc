@@ -1849,9 +1849,16 @@ void Supervisor::HandleNetwork(Call& c) {
   int type = 0;
   socklen_t type_len = sizeof(type);
   if (!targets.empty() && sock.get() >= 0 &&
-      getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
-      (type == SOCK_DGRAM || type == SOCK_RAW)) {
-    return SendOnSocket(c, v, sock.release(), out);
+      getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) == 0) {
+    if (type == SOCK_DGRAM || type == SOCK_RAW) {
+      return SendOnSocket(c, v, sock.release(), /*stream=*/false, out);
+    }
+    // A stream socket ignores a send's address, except TCP Fast Open, which
+    // connects to it.
+    const std::uint64_t flags = c.name == "sendmsg" ? c.args[2] : c.args[3];
+    if (type == SOCK_STREAM && (flags & MSG_FASTOPEN) != 0) {
+      return SendOnSocket(c, v, sock.release(), /*stream=*/true, out);
+    }
   }
   Continue(c);  // residual: the kernel re-reads the address (README)
   Record(c, v, 0);
@@ -2007,13 +2014,17 @@ void* SendWorker(void* arg) {
 
 }  // namespace
 
-void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
+void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd, bool stream,
                               const std::vector<Outgoing>& out) {
   Fd sock(sock_fd);
   const bool mmsg = c.name == "sendmmsg";
   const int flags = static_cast<int>(c.name == "sendmsg" ? c.args[2] : c.args[3]);
   const int fl = ::fcntl(sock.get(), F_GETFL);
   const bool may_wait = (flags & MSG_DONTWAIT) == 0 && fl >= 0 && (fl & O_NONBLOCK) == 0;
+  // A Fast Open send is a connect: its first message goes out with the SYN,
+  // the others (sendmmsg) are the next call's. Once sent without waiting,
+  // it cannot be sent again to wait: a blocking one goes to a worker first.
+  const std::size_t messages = stream ? std::min<std::size_t>(out.size(), 1) : out.size();
   // The message as the kernel would take it from the workload (0), or the
   // errno it would answer.
   auto read = [&](const Outgoing& o, Datagram* d) -> int {
@@ -2024,8 +2035,9 @@ void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
       d->has_addr = true;
     }
     if (c.name == "sendto") {
-      const std::uint64_t len = c.args[2];
-      if (len > kMaxDatagram) return EMSGSIZE;
+      std::uint64_t len = c.args[2];
+      if (len > kMaxDatagram && !stream) return EMSGSIZE;
+      len = std::min<std::uint64_t>(len, kMaxDatagram);  // a stream's send may be short
       d->data.resize(len);
       return len == 0 || c.target.Read(c.args[1], d->data.data(), len).ok() ? 0 : EFAULT;
     }
@@ -2039,8 +2051,12 @@ void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
       return EFAULT;
     }
     std::size_t total = 0;
-    for (const iovec& e : iov) {
-      if (e.iov_len > kMaxDatagram || (total += e.iov_len) > kMaxDatagram) return EMSGSIZE;
+    for (iovec& e : iov) {
+      if (e.iov_len > kMaxDatagram - total) {
+        if (!stream) return EMSGSIZE;
+        e.iov_len = kMaxDatagram - total;  // a stream's send may be short
+      }
+      total += e.iov_len;
     }
     d->data.resize(total);
     std::size_t at = 0;
@@ -2071,11 +2087,12 @@ void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
   std::int64_t sent = 0;  // messages (sendmmsg)
   ssize_t bytes = 0;
   int err = 0;
-  for (std::size_t i = 0; i < out.size() && err == 0; ++i) {
+  for (std::size_t i = 0; i < messages && err == 0; ++i) {
     Datagram d;
     err = read(out[i], &d);
     if (err != 0) break;
-    {
+    if (stream && may_wait) err = EAGAIN;
+    if (err == 0) {
       // The workload's capabilities: some ancillary data needs them (SO_MARK).
       CredentialScope as(c.creds, /*with_umask=*/false);
       bytes = as.ok() ? SendDatagram(sock.get(), d, flags | MSG_DONTWAIT) : -1;
@@ -2086,7 +2103,8 @@ void Supervisor::SendOnSocket(const Call& c, const Verdict& v, int sock_fd,
       }
     }
     if ((err == EAGAIN || err == EWOULDBLOCK) && may_wait && sent == 0) {
-      // The socket's buffer is full and the workload would wait for room.
+      // The workload would wait: for room in the socket's buffer, or for a
+      // Fast Open handshake.
       if (!StartWorker(&SendWorker, std::unique_ptr<SendJob>(new SendJob{
                                         listener_, c.id, c.creds, std::move(sock), std::move(d),
                                         flags, c.target.tid, mmsg ? len_at(i) : 0}))) {

@@ -68,10 +68,11 @@
  *   workload_probe fifo PATH            mkfifo PATH; a thread opens it for
  *                                       writing, this one for reading (both
  *                                       block until the other comes)
- *   workload_probe connectrace N [nonblock]
+ *   workload_probe connectrace N [nonblock|fastopen]
  *       listeners on 127.0.0.1 and 127.0.0.2 (one port); a second thread
  *       flips one sockaddr between the two while this thread connects a new
- *       (blocking, or non-blocking) TCP socket to it N times; prints
+ *       (blocking, or non-blocking) TCP socket to it N times (or sends a
+ *       byte to it with TCP Fast Open, sendto MSG_FASTOPEN); prints
  *       "allowed=A denied=D refused=R other=O": connections that reached
  *       127.0.0.1, 127.0.0.2 (must be 0 under a policy denying it), and
  *       connects refused with EPERM
@@ -605,6 +606,7 @@ int main(int argc, char** argv) {
   }
   if (strcmp(mode, "connectrace") == 0 && argc > 2) {
     int nonblock = argc > 3 && strcmp(argv[3], "nonblock") == 0;
+    int fastopen = argc > 3 && strcmp(argv[3], "fastopen") == 0;
     int port = 0;
     int allowed_l = RaceListener(INADDR_LOOPBACK, &port);
     int denied_l = RaceListener(INADDR_LOOPBACK + 1, &port);
@@ -616,7 +618,11 @@ int main(int argc, char** argv) {
     long allowed = 0, denied = 0, refused = 0, other = 0;
     for (long i = 0; i < n; ++i) {
       int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
-      int r = connect(s, (struct sockaddr*)&g_addr, sizeof(g_addr));
+      int r = fastopen
+                  ? (sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&g_addr, sizeof(g_addr)) == 1
+                         ? 0
+                         : -1)
+                  : connect(s, (struct sockaddr*)&g_addr, sizeof(g_addr));
       if (r != 0 && errno == EINPROGRESS) {
         struct pollfd p = {s, POLLOUT, 0};
         int err = 0;

@@ -138,9 +138,12 @@ class Supervisor {
   void CarryOutOnSocket(const Call& c, const Verdict& v, int sock, int dup_errno,
                         const sockaddr_storage& addr, socklen_t len);
   // sendto, sendmsg, sendmmsg on a datagram socket (`sock`, the duplicate,
-  // taken), with IP addresses the policy allowed: the agent reads the
-  // messages and sends them itself with the addresses it decided on.
-  void SendOnSocket(const Call& c, const Verdict& v, int sock, const std::vector<Outgoing>& out);
+  // taken), or with MSG_FASTOPEN on a stream socket (`stream`: the first
+  // message, at most 64 KiB of it), with IP addresses the policy allowed:
+  // the agent reads the messages and sends them itself with the addresses
+  // it decided on.
+  void SendOnSocket(const Call& c, const Verdict& v, int sock, bool stream,
+                    const std::vector<Outgoing>& out);
   // accept, accept4 on a TCP socket: the agent accepts on a duplicate of it,
   // decides on the peer, then injects the connection or closes it and takes
   // the next one (inbound rules). A blocking accept with nothing to take is
