@@ -123,11 +123,12 @@ run() {
     open_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent_permissive) out=$(agent --permissive -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent) out=$(agent -- "$WORKLOAD" open "$target" "$OPENS") ;;
-    create_native | create_addfd | create_agent)
+    create_native | create_continue | create_addfd | create_agent)
       rm -rf -- "$FILES_DIR/run"
       mkdir "$FILES_DIR/run"
       case $name in
         create_native) out=$("${PIN[@]}" "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
+        create_continue) out=$("${PIN[@]}" "$BASELINE" continue -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         create_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         *) out=$(agent -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
       esac
@@ -150,7 +151,7 @@ run() {
 median() { sort -g "$WORK/$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 SIDES=(getppid_native getppid_agent open_native open_continue open_addfd open_agent_permissive
-  open_agent create_native create_addfd create_agent)
+  open_agent create_native create_continue create_addfd create_agent)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "machine: $(nproc) cores, load average $LOAD_BEFORE; $ROUNDS rounds;" \
   "${PIN[*]:+pinned: ${PIN[*]};}" \
@@ -199,4 +200,5 @@ row "  open+close, agent permissive" open_agent_permissive open_continue "<=" -
 row "  minimal ADDFD supervisor, open" open_addfd open_native "<=" -
 row "  minimal CONTINUE supervisor, open" open_continue open_native "<=" -
 row "  create, minimal ADDFD supervisor" create_addfd create_native ">=" -
+row "  create, minimal CONTINUE supervisor" create_continue create_native ">=" -
 printf 'load average: before %s, after %s (%s cores)\n' "$LOAD_BEFORE" "$LOAD_AFTER" "$(nproc)"

@@ -11,4 +11,10 @@ namespace portcullis::http::internal {
 void PistacheParseInput(Pistache::Http::Handler& handler, const char* buffer, size_t len,
                         const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
+// Whether the connection's request parser holds nothing: no byte buffered,
+// at its first step. After PistacheParseInput, with no request dispatched
+// to onRequest, that means Pistache refused the request and answered it
+// itself (its parser threw).
+bool PistacheParserIdle(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+
 }  // namespace portcullis::http::internal

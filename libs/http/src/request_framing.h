@@ -33,6 +33,9 @@ class RequestFraming {
   // request in it must not be processed; after that every call rejects too.
   std::optional<Rejection> Feed(std::string_view bytes);
   bool rejected() const { return rejected_.has_value(); }
+  // Refuses everything from now on (the connection is being closed for a
+  // reason found elsewhere).
+  void Refuse(Rejection why) { rejected_ = std::move(why); }
 
  private:
   std::optional<Rejection> EndOfHead();

@@ -321,6 +321,7 @@ class PistacheHandler : public P::Http::Handler {
   explicit PistacheHandler(std::shared_ptr<Server::State> state) : state_(std::move(state)) {}
 
   void onRequest(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
+    dispatched_ = true;
     auto pending = std::make_shared<Responder::State>(state_, std::move(writer));
     Request& req = pending->req;
     {
@@ -405,7 +406,27 @@ class PistacheHandler : public P::Http::Handler {
       Reject(*r, peer);
       return;
     }
+    dispatched_ = false;
     internal::PistacheParseInput(*this, buffer, len, peer);
+    if (!dispatched_ && len > 0 && internal::PistacheParserIdle(peer)) {
+      // Pistache's parser refused the request (an unknown method, a header
+      // its typed parsers reject) and Pistache answered it itself, keeping
+      // the connection: the rest of that request (its body, on its way) or
+      // the header timeout would then get a second answer, which the client
+      // would take for its next request's. Nothing more is read; the
+      // connection closes once that answer is out (Pistache's transport
+      // writes in the order it was given: an empty write queued behind the
+      // answer completes after it).
+      framing->Refuse({400, "bad_request", "request refused by the HTTP parser"});
+      const int fd = peer->fd();
+      peer->send(P::RawBuffer(std::string(), 0))
+          .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
+                [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+      state_->requests->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", "400"}})
+          .Increment();
+      log::Warn("request refused by the HTTP parser: connection closed",
+                {{"remote", peer->address().host()}});
+    }
   }
 
   void onTimeout(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
@@ -447,6 +468,10 @@ class PistacheHandler : public P::Http::Handler {
   }
 
   std::shared_ptr<Server::State> state_;
+  // Set by onRequest: Pistache calls it from within onInput, on the
+  // reactor thread that runs onInput (one per thread: a handler is cloned
+  // per reactor thread, HTTP_PROTOTYPE).
+  bool dispatched_ = false;
 };
 
 }  // namespace

@@ -1,6 +1,11 @@
 #include "portcullis/http/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -8,7 +13,9 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "portcullis/http/client.h"
 
@@ -313,8 +320,9 @@ TEST_F(ServerTest, ThrowingHandlerIs500AndServerSurvives) {
 
 TEST_F(ServerTest, MalformedRequestDoesNotCrashTheServer) {
   StartServer(false, {.header_timeout = std::chrono::milliseconds(300)});
-  // Pistache answers an unknown method with 400 and waits for the rest of a
-  // request it can't parse, so that one ends with our 408 at the header timeout.
+  // Pistache answers an unknown method with 400 itself; the connection then
+  // closes (ARequestPistacheCannotParseGetsOneAnswerAndTheConnectionCloses).
+  // A head that never ends gets our 408 at the header timeout.
   for (const char* bad :
        {"GARBAGE / HTTP/1.1\r\n\r\n", "GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNoColonHere\r\n\r\n"}) {
     Client raw = MakeClient(false);
@@ -324,6 +332,78 @@ TEST_F(ServerTest, MalformedRequestDoesNotCrashTheServer) {
   }
   Client c = MakeClient(false);
   auto r = c.Send("GET", "/open");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+}
+
+// A plain TCP connection to the test server; Exchange writes `bytes` (in
+// the pieces given, 50 ms apart) and returns what arrives until `quiet_ms`
+// pass without a byte, or "<closed>" appended when the server closes.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) std::abort();  // NOLINT
+  }
+  ~RawConnection() { ::close(fd_); }
+  std::string Exchange(const std::vector<std::string>& pieces, int quiet_ms = 300) {
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      (void)::send(fd_, pieces[i].data(), pieces[i].size(), MSG_NOSIGNAL);
+    }
+    std::string out;
+    char buf[4096];
+    while (true) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, quiet_ms) != 1) return out;
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return out + "<closed>";
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+int CountOf(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+TEST_F(ServerTest, ARequestPistacheCannotParseGetsOneAnswerAndTheConnectionCloses) {
+  // Pistache answers a request its parser refuses (an unknown method here)
+  // itself, and used to keep the connection: the rest of that request (its
+  // body, in a second segment) was parsed as a new request and answered
+  // too, and the client took that second answer for its next request's
+  // (answers shifted by one on a keep-alive connection: schemathesis saw a
+  // GET answered with another route's body). One answer, then the
+  // connection closes.
+  StartServer(false, {.header_timeout = std::chrono::milliseconds(200)});
+  RawConnection c(server_->port());
+  std::string out = c.Exchange({"GARBAGE /small HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n",
+                                "GET /open HTTP/1.1\r\nHost: x\r\nX-Pad: xxxxx\r\n\r\n"},
+                               500);
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 "), 1) << out;
+  EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos) << out;
+  EXPECT_NE(out.find("<closed>"), std::string::npos) << out;
+  // The next request on that connection is not answered as if nothing had
+  // happened, nor is a late answer (the header timeout) left for it.
+  RawConnection d(server_->port());
+  out = d.Exchange(
+      {"GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n", "GET /open HTTP/1.1\r\nHost: x\r\n\r\n"}, 500);
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 "), 1) << out;
+  EXPECT_NE(out.find("<closed>"), std::string::npos) << out;
+  EXPECT_NE(metrics_->Serialize().find("route=\"rejected\""), std::string::npos);
+  // The server goes on serving.
+  Client ok = MakeClient(false);
+  auto r = ok.Send("GET", "/open");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
 }
