@@ -1300,65 +1300,79 @@ struct WorkerJob {
 std::atomic<int> g_workers{0};
 constexpr int kMaxWorkers = 256;
 
-// Runs fn(job) on a new detached thread, which owns the job (and ends with
-// g_workers.fetch_sub). False, the job destroyed, when too many are in
-// flight or no thread can be made: the caller answers EAGAIN.
 template <typename Job>
-bool StartWorker(void* (*fn)(void*), std::unique_ptr<Job> job) {
+struct WorkerTask {
+  void (*fn)(Job&);
+  std::unique_ptr<Job> job;
+};
+
+template <typename Job>
+void* RunWorker(void* arg) {
+  {
+    std::unique_ptr<WorkerTask<Job>> task(static_cast<WorkerTask<Job>*>(arg));
+    task->fn(*task->job);
+  }  // (the job's descriptors close here)
+  g_workers.fetch_sub(1);
+  return nullptr;
+}
+
+// Runs fn(*job) on a new detached thread, which owns the job. False, the job
+// destroyed, when too many are in flight or no thread can be made: the
+// caller answers EAGAIN.
+template <typename Job>
+bool StartWorker(void (*fn)(Job&), std::unique_ptr<Job> job) {
   if (g_workers.fetch_add(1) >= kMaxWorkers) {
     g_workers.fetch_sub(1);
     log::Warn("too many blocking calls in flight", {{"max", std::to_string(kMaxWorkers)}});
     return false;
   }
+  auto task = std::make_unique<WorkerTask<Job>>(WorkerTask<Job>{fn, std::move(job)});
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 << 10);
   pthread_t thread;
-  const int err = pthread_create(&thread, &attr, fn, job.get());
+  const int err = pthread_create(&thread, &attr, &RunWorker<Job>, task.get());
   pthread_attr_destroy(&attr);
   if (err != 0) {
     g_workers.fetch_sub(1);
     return false;
   }
-  job.release();
+  task.release();
   return true;
 }
 
-void* OpenWorker(void* arg) {
-  std::unique_ptr<WorkerJob> job(static_cast<WorkerJob*>(arg));
+void OpenWorker(WorkerJob& job) {
   seccomp_notif_resp resp{};
-  resp.id = job->id;
+  resp.id = job.id;
   int fd = -1;
   {
-    CredentialScope as(job->creds, /*with_umask=*/false);
+    CredentialScope as(job.creds, /*with_umask=*/false);
     if (as.ok()) {
-      std::string self = "/proc/self/fd/" + std::to_string(job->checked.get());
+      std::string self = "/proc/self/fd/" + std::to_string(job.checked.get());
       fd = ::open(self.c_str(),
-                  static_cast<int>((job->flags | O_CLOEXEC | O_NOCTTY) &
+                  static_cast<int>((job.flags | O_CLOEXEC | O_NOCTTY) &
                                    ~static_cast<std::uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW)));
       if (fd < 0) resp.error = -errno;
     } else {
       resp.error = -EACCES;
     }
   }
-  job->checked = Fd();
+  job.checked = Fd();
   if (fd >= 0) {
     seccomp_notif_addfd add{};
-    add.id = job->id;
+    add.id = job.id;
     add.flags = SECCOMP_ADDFD_FLAG_SEND;
     add.srcfd = static_cast<std::uint32_t>(fd);
-    add.newfd_flags = (job->flags & O_CLOEXEC) ? O_CLOEXEC : 0;
-    if (ioctl(job->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno != ENOENT) {
+    add.newfd_flags = (job.flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+    if (ioctl(job.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno != ENOENT) {
       resp.error = -EIO;
-      ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+      ioctl(job.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
     }
     ::close(fd);
   } else {
-    ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    ioctl(job.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   }
-  g_workers.fetch_sub(1);
-  return nullptr;
 }
 
 }  // namespace
@@ -1879,23 +1893,20 @@ struct ConnectJob {
   socklen_t len;
 };
 
-void* ConnectWorker(void* arg) {
-  std::unique_ptr<ConnectJob> job(static_cast<ConnectJob*>(arg));
+void ConnectWorker(ConnectJob& job) {
   seccomp_notif_resp resp{};
-  resp.id = job->id;
+  resp.id = job.id;
   {
-    CredentialScope as(job->creds, /*with_umask=*/false);
+    CredentialScope as(job.creds, /*with_umask=*/false);
     if (!as.ok()) {
       resp.error = -EACCES;
-    } else if (::connect(job->sock.get(), reinterpret_cast<const sockaddr*>(&job->addr),
-                         job->len) != 0) {
+    } else if (::connect(job.sock.get(), reinterpret_cast<const sockaddr*>(&job.addr), job.len) !=
+               0) {
       resp.error = -errno;
     }
   }
-  job->sock = Fd();
-  ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-  g_workers.fetch_sub(1);
-  return nullptr;
+  job.sock = Fd();  // closed before the answer, as the workload's call would leave it
+  ioctl(job.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
 }  // namespace
@@ -1985,31 +1996,28 @@ struct SendJob {
   std::uint64_t len_at;  // sendmmsg: where the message's msg_len goes; 0 otherwise
 };
 
-void* SendWorker(void* arg) {
-  std::unique_ptr<SendJob> job(static_cast<SendJob*>(arg));
+void SendWorker(SendJob& job) {
   seccomp_notif_resp resp{};
-  resp.id = job->id;
+  resp.id = job.id;
   {
-    CredentialScope as(job->creds, /*with_umask=*/false);
-    const ssize_t n = as.ok() ? SendDatagram(job->sock.get(), job->datagram, job->flags) : -1;
+    CredentialScope as(job.creds, /*with_umask=*/false);
+    const ssize_t n = as.ok() ? SendDatagram(job.sock.get(), job.datagram, job.flags) : -1;
     if (!as.ok()) {
       resp.error = -EACCES;
     } else if (n < 0) {
       resp.error = -errno;
-    } else if (job->len_at != 0) {
+    } else if (job.len_at != 0) {
       Target t;
-      t.tid = job->tid;
+      t.tid = job.tid;
       const unsigned len = static_cast<unsigned>(n);
-      (void)t.Write(job->len_at, &len, sizeof(len));
+      (void)t.Write(job.len_at, &len, sizeof(len));
       resp.val = 1;  // one message sent
     } else {
       resp.val = n;
     }
   }
-  job->sock = Fd();
-  ioctl(job->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-  g_workers.fetch_sub(1);
-  return nullptr;
+  job.sock = Fd();  // closed before the answer, as the workload's call would leave it
+  ioctl(job.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
 }  // namespace

@@ -144,21 +144,6 @@ static void* Flipper(void* arg) {
   return NULL;
 }
 
-/* A bound UDP socket on 127.0.0.x:port (0: any; the port is returned),
- * non-blocking, or -1. */
-static int UdpReceiver(uint32_t host, int* port) {
-  struct sockaddr_in a = Loopback(*port);
-  a.sin_addr.s_addr = htonl(host);
-  socklen_t len = sizeof(a);
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof(a)) != 0 ||
-      getsockname(s, (struct sockaddr*)&a, &len) != 0) {
-    return -1;
-  }
-  *port = ntohs(a.sin_port);
-  return s;
-}
-
 static long DrainDatagrams(int s) {
   char b[16];
   long n = 0;
@@ -232,21 +217,22 @@ static void* AddressFlipper(void* arg) {
   return NULL;
 }
 
-/* The listener on `host` (127.0.0.x) and `port` (0: any; the port is
- * returned), non-blocking, or -1. */
-static int RaceListener(uint32_t host, int* port) {
+/* A non-blocking socket of `type` bound to 127.0.0.x (`host`) and `port`
+ * (0: any; the port is returned), listening if it is a stream, or -1. */
+static int LoopbackSocket(int type, uint32_t host, int* port) {
   struct sockaddr_in a = Loopback(*port);
   a.sin_addr.s_addr = htonl(host);
   socklen_t len = sizeof(a);
-  int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int s = socket(AF_INET, type | SOCK_NONBLOCK, 0);
   int one = 1;
-  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof(a)) != 0 || listen(l, 64) != 0 ||
-      getsockname(l, (struct sockaddr*)&a, &len) != 0) {
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof(a)) != 0 ||
+      (type == SOCK_STREAM && listen(s, 64) != 0) ||
+      getsockname(s, (struct sockaddr*)&a, &len) != 0) {
     return -1;
   }
   *port = ntohs(a.sin_port);
-  return l;
+  return s;
 }
 
 static void Drain(int l) {
@@ -608,8 +594,8 @@ int main(int argc, char** argv) {
     int nonblock = argc > 3 && strcmp(argv[3], "nonblock") == 0;
     int fastopen = argc > 3 && strcmp(argv[3], "fastopen") == 0;
     int port = 0;
-    int allowed_l = RaceListener(INADDR_LOOPBACK, &port);
-    int denied_l = RaceListener(INADDR_LOOPBACK + 1, &port);
+    int allowed_l = LoopbackSocket(SOCK_STREAM, INADDR_LOOPBACK, &port);
+    int denied_l = LoopbackSocket(SOCK_STREAM, INADDR_LOOPBACK + 1, &port);
     if (allowed_l < 0 || denied_l < 0) return 248;
     g_addr = Loopback(port);
     pthread_t t;
@@ -655,8 +641,8 @@ int main(int argc, char** argv) {
   }
   if (strcmp(mode, "udprace") == 0 && argc > 3) {
     int port = 0;
-    int allowed_s = UdpReceiver(INADDR_LOOPBACK, &port);
-    int denied_s = UdpReceiver(INADDR_LOOPBACK + 1, &port);
+    int allowed_s = LoopbackSocket(SOCK_DGRAM, INADDR_LOOPBACK, &port);
+    int denied_s = LoopbackSocket(SOCK_DGRAM, INADDR_LOOPBACK + 1, &port);
     if (allowed_s < 0 || denied_s < 0) return 248;
     g_addr = Loopback(port);
     int s = socket(AF_INET, SOCK_DGRAM, 0);

@@ -468,10 +468,10 @@ class PistacheHandler : public P::Http::Handler {
   }
 
   std::shared_ptr<Server::State> state_;
-  // Set by onRequest: Pistache calls it from within onInput, on the
-  // reactor thread that runs onInput (one per thread: a handler is cloned
-  // per reactor thread, HTTP_PROTOTYPE).
-  bool dispatched_ = false;
+  // Set by onRequest, which Pistache calls from within onInput on the same
+  // thread: per thread, whether or not handlers are shared between reactor
+  // threads.
+  static inline thread_local bool dispatched_ = false;
 };
 
 }  // namespace
