@@ -15,6 +15,12 @@
 #      SEND) vs the minimal ADDFD supervisor; target <= 1.3 x.
 #   4. create + write + close of many files in one directory under the agent
 #      (file rules) vs native, as throughput; target >= 0.5 x.
+# Among the reference rows, the "checked" supervisor: the minimal ADDFD one
+# plus the system calls the agent's fast path makes besides deciding (the
+# caller's credentials, the object's type, the open in the caller's root,
+# O_NONBLOCK off again): against it, the agent's own work; against the
+# minimal ADDFD supervisor, what reading the credentials and checking the
+# type cost by themselves.
 # Every side runs once per round, in an order that rotates each round, for
 # BENCH_ROUNDS rounds; the table shows the medians (ns per operation: wall
 # clock, and CPU time of all processes of the run), so machine noise hits both
@@ -121,15 +127,17 @@ run() {
     open_native) out=$("${PIN[@]}" "$WORKLOAD" open "$target" "$OPENS") ;;
     open_continue) out=$("${PIN[@]}" "$BASELINE" continue -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" open "$target" "$OPENS") ;;
+    open_checked) out=$("${PIN[@]}" "$BASELINE" checked -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent_permissive) out=$(agent --permissive -- "$WORKLOAD" open "$target" "$OPENS") ;;
     open_agent) out=$(agent -- "$WORKLOAD" open "$target" "$OPENS") ;;
-    create_native | create_continue | create_addfd | create_agent)
+    create_native | create_continue | create_addfd | create_checked | create_agent)
       rm -rf -- "$FILES_DIR/run"
       mkdir "$FILES_DIR/run"
       case $name in
         create_native) out=$("${PIN[@]}" "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         create_continue) out=$("${PIN[@]}" "$BASELINE" continue -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         create_addfd) out=$("${PIN[@]}" "$BASELINE" addfd -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
+        create_checked) out=$("${PIN[@]}" "$BASELINE" checked -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
         *) out=$(agent -- "$WORKLOAD" create "$FILES_DIR/run" "$FILES") ;;
       esac
       rm -rf -- "$FILES_DIR/run"
@@ -150,8 +158,9 @@ run() {
 
 median() { sort -g "$WORK/$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-SIDES=(getppid_native getppid_agent open_native open_continue open_addfd open_agent_permissive
-  open_agent create_native create_continue create_addfd create_agent)
+SIDES=(getppid_native getppid_agent open_native open_continue open_addfd open_checked
+  open_agent_permissive open_agent create_native create_continue create_addfd create_checked
+  create_agent)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "machine: $(nproc) cores, load average $LOAD_BEFORE; $ROUNDS rounds;" \
   "${PIN[*]:+pinned: ${PIN[*]};}" \
@@ -201,4 +210,7 @@ row "  minimal ADDFD supervisor, open" open_addfd open_native "<=" -
 row "  minimal CONTINUE supervisor, open" open_continue open_native "<=" -
 row "  create, minimal ADDFD supervisor" create_addfd create_native ">=" -
 row "  create, minimal CONTINUE supervisor" create_continue create_native ">=" -
+row "  checked supervisor, open" open_checked open_addfd "<=" -
+row "  open+close, race-safe vs checked" open_agent open_checked "<=" -
+row "  create, checked supervisor" create_checked create_native ">=" -
 printf 'load average: before %s, after %s (%s cores)\n' "$LOAD_BEFORE" "$LOAD_AFTER" "$(nproc)"

@@ -4,6 +4,7 @@
  *
  *   agent_bench_baseline continue -- PROGRAM [ARGS...]
  *   agent_bench_baseline addfd -- PROGRAM [ARGS...]
+ *   agent_bench_baseline checked -- PROGRAM [ARGS...]
  *
  * Runs PROGRAM as a child under a filter that sends open, openat, openat2 and
  * creat to this process (SECCOMP_RET_USER_NOTIF; every other syscall is
@@ -13,7 +14,19 @@
  *             SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel then opens);
  *   addfd:    the same, then open the path itself (same root and cwd as the
  *             child; no credentials switch, no policy) and answer with
- *             SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND.
+ *             SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND;
+ *   checked:  addfd plus the system calls the agent's fast open path makes
+ *             besides its decision: the caller's credentials (PIDFD_GET_INFO
+ *             on a pidfd kept open, capget), the object's type (statx, so a
+ *             FIFO or a device is never opened blind), the open itself in the
+ *             caller's root without crossing a symlink (openat2 from a root
+ *             descriptor kept open, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+ *             RESOLVE_NO_MAGICLINKS, O_NONBLOCK against a lease or a FIFO
+ *             swapped in) and O_NONBLOCK taken off again (F_SETFL); a create
+ *             is the credentials and one openat2 (O_EXCL | O_NOFOLLOW). It
+ *             decides nothing and does not switch credentials (the values
+ *             are read, not used): what is left between it and the agent is
+ *             the agent's own work.
  * Both ask for SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, as the agent does (where
  * the kernel has it). Exits with the child's status. The listener comes back
  * over a socketpair (SCM_RIGHTS; sendmsg is not intercepted by this filter).
@@ -23,6 +36,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -33,6 +47,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -115,6 +130,48 @@ static int ReadPath(pid_t pid, uint64_t addr, char* out, size_t max) {
   return -ENAMETOOLONG;
 }
 
+/* PIDFD_GET_INFO (Linux 6.13), its first version. */
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+#define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct PidfdInfo)
+
+/* The checked mode's open: -errno or a descriptor, as the agent's fast path
+ * makes it (see the top of this file). */
+static int CheckedOpen(int pidfd, pid_t pid, int root, const char* path, int flags, mode_t mode) {
+  struct PidfdInfo info = {.mask = 3}; /* pid, credentials */
+  if (ioctl(pidfd, PIDFD_GET_INFO_V0, &info) != 0) return -errno;
+  struct __user_cap_header_struct {
+    uint32_t version;
+    int pid;
+  } header = {0x20080522, pid}; /* _LINUX_CAPABILITY_VERSION_3 */
+  struct {
+    uint32_t effective, permitted, inheritable;
+  } caps[2];
+  if (syscall(SYS_capget, &header, caps) != 0) return -errno;
+  struct open_how how = {.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  if (flags & O_CREAT) {
+    /* A new name: made in one call that makes a new file or nothing. */
+    how.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_EXCL | O_NOFOLLOW);
+    how.mode = mode & 07777;
+    int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+    return fd < 0 ? -errno : fd;
+  }
+  struct statx sx;
+  if (statx(root, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) != 0) return -errno;
+  if (!S_ISREG(sx.stx_mode) && !S_ISDIR(sx.stx_mode)) return -EINVAL;
+  how.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+  if (fd < 0) return -errno;
+  if (fcntl(fd, F_SETFL, flags | O_CLOEXEC | O_NOCTTY) != 0) {
+    close(fd);
+    return -EIO;
+  }
+  return fd;
+}
+
 static void* Waiter(void* arg) {
   (void)arg;
   int status = 0;
@@ -125,11 +182,13 @@ static void* Waiter(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc < 4 || strcmp(argv[2], "--") != 0 ||
-      (strcmp(argv[1], "continue") != 0 && strcmp(argv[1], "addfd") != 0)) {
-    fprintf(stderr, "usage: %s continue|addfd -- PROGRAM [ARGS...]\n", argv[0]);
+      (strcmp(argv[1], "continue") != 0 && strcmp(argv[1], "addfd") != 0 &&
+       strcmp(argv[1], "checked") != 0)) {
+    fprintf(stderr, "usage: %s continue|addfd|checked -- PROGRAM [ARGS...]\n", argv[0]);
     return 2;
   }
-  const int addfd = strcmp(argv[1], "addfd") == 0;
+  const int checked = strcmp(argv[1], "checked") == 0;
+  const int addfd = checked || strcmp(argv[1], "addfd") == 0;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return 1;
   g_child = fork();
@@ -154,6 +213,13 @@ int main(int argc, char** argv) {
    * side is woken on the CPU of the other instead of an idle one. */
   uint64_t sync_wake_up = 1;
   ioctl(listener, _IOW('!', 4, uint64_t), sync_wake_up);
+  /* The checked mode's descriptors, kept open as the agent keeps its own. */
+  int pidfd = checked ? (int)syscall(SYS_pidfd_open, g_child, 0) : -1;
+  int root = checked ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (checked && (pidfd < 0 || root < 0)) {
+    fprintf(stderr, "agent_bench_baseline: pidfd_open or the root: %s\n", strerror(errno));
+    return 1;
+  }
   pthread_t waiter;
   if (pthread_create(&waiter, NULL, Waiter, NULL) != 0) return 1;
 
@@ -179,9 +245,11 @@ int main(int argc, char** argv) {
       resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
     } else {
       int flags = (int)req->data.args[2];
-      int fd = open(path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)req->data.args[3]);
+      int fd = checked ? CheckedOpen(pidfd, req->pid, root, path, flags, (mode_t)req->data.args[3])
+                       : open(path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)req->data.args[3]);
+      if (fd < 0 && !checked) fd = -errno;
       if (fd < 0) {
-        resp.error = -errno;
+        resp.error = fd;
       } else {
         struct seccomp_notif_addfd add = {.id = req->id,
                                           .flags = SECCOMP_ADDFD_FLAG_SEND,
