@@ -34,10 +34,16 @@ int main(int argc, char** argv) {
                            std::to_string(header_timeout.count()) +
                            " ms): a long-poll must be answered within the header timeout");
         }
+        const auto max_waits_per_agent =
+            static_cast<std::size_t>(cfg.Int("PORTCULLIS_POLICY_MAX_WAITS_PER_AGENT", 2, 1, 64));
+        const auto max_waiting =
+            static_cast<std::size_t>(cfg.Int("PORTCULLIS_POLICY_MAX_WAITING", 100000, 1, 10000000));
         if (pool == nullptr) return OkStatus();  // configuration errors are reported by Main
         store = std::make_unique<policy_service::PgPolicyStore>(*pool);
         distributor = std::make_unique<policy_service::Distributor>(
-            *store, policy_service::Distributor::Options{.max_wait = max_wait});
+            *store, policy_service::Distributor::Options{.max_wait = max_wait,
+                                                         .max_waits_per_agent = max_waits_per_agent,
+                                                         .max_waiting = max_waiting});
         listener = std::make_unique<policy_service::PgChangeListener>(
             dsn, policy_service::PgChangeListener::Callbacks{
                      .changed = [d = distributor.get()](const TenantId& t) { d->TenantChanged(t); },

@@ -1,5 +1,6 @@
 #include "domain/distributor.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace portcullis::policy_service {
@@ -93,9 +94,32 @@ void Distributor::Fetch(const TenantId& tenant, const AgentId& agent,
         // wake: look again instead of sleeping on a stale answer.
         if (GenerationLocked(tenant) != loaded->second) continue;
         if (stopping_) break;
-        waiters_[tenant].push_back(
-            {*facts, result.etag, std::chrono::steady_clock::now() + wait, std::move(done)});
+        if (waiting_ >= options_.max_waiting) {
+          lock.unlock();
+          return done(ResourceExhaustedError("too many policy requests are waiting; ask again")
+                          .WithRetryAfter(1));
+        }
+        // The agent's oldest waiting request gives way to this one.
+        std::optional<std::pair<Done, std::string>> superseded;
+        const auto key = std::make_pair(tenant, agent);
+        WaiterList& list = waiters_[tenant];
+        if (auto mine = by_agent_.find(key);
+            mine != by_agent_.end() && mine->second.size() >= options_.max_waits_per_agent) {
+          auto oldest = mine->second.front();
+          superseded.emplace(std::move(oldest->done), oldest->etag);
+          UnparkLocked(tenant, list, oldest);
+        }
+        list.push_back(
+            {agent, *facts, result.etag, std::chrono::steady_clock::now() + wait, std::move(done)});
+        by_agent_[key].push_back(std::prev(list.end()));
         ++waiting_;
+        lock.unlock();
+        if (superseded) {
+          FetchResult not_modified;
+          not_modified.status = 304;
+          not_modified.etag = superseded->second;
+          superseded->first(std::move(not_modified));
+        }
         return;
       }
       FetchResult not_modified;
@@ -152,8 +176,7 @@ void Distributor::Reevaluate(const TenantId& tenant) {
       FetchResult r = Answer(*loaded->first, w->facts);
       if (r.etag != w->etag) {
         answers.emplace_back(std::move(w->done), std::move(r));
-        w = it->second.erase(w);
-        --waiting_;
+        w = UnparkLocked(tenant, it->second, w);
       } else {
         ++w;
       }
@@ -172,6 +195,7 @@ void Distributor::ReleaseAll() {
         answers.emplace_back(std::move(w.done), w.etag);
     }
     waiters_.clear();
+    by_agent_.clear();
     waiting_ = 0;
   }
   for (auto& [done, etag] : answers) {
@@ -180,6 +204,19 @@ void Distributor::ReleaseAll() {
     r.etag = etag;
     done(std::move(r));
   }
+}
+
+Distributor::WaiterList::iterator Distributor::UnparkLocked(const TenantId& tenant,
+                                                            WaiterList& list,
+                                                            WaiterList::iterator w) {
+  auto mine = by_agent_.find({tenant, w->agent});
+  if (mine != by_agent_.end()) {
+    auto& v = mine->second;
+    v.erase(std::remove(v.begin(), v.end(), w), v.end());
+    if (v.empty()) by_agent_.erase(mine);
+  }
+  --waiting_;
+  return list.erase(w);
 }
 
 std::size_t Distributor::waiting() const {
@@ -197,8 +234,7 @@ void Distributor::TickLoop() {
       for (auto w = list.begin(); w != list.end();) {
         if (w->deadline <= now) {
           expired.emplace_back(std::move(w->done), w->etag);
-          w = list.erase(w);
-          --waiting_;
+          w = UnparkLocked(tenant, list, w);
         } else {
           ++w;
         }

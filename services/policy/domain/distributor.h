@@ -11,7 +11,11 @@
 // change notification, so a change costs one query per tenant and instance,
 // however many agents wait. A parked request is answered when its ETag
 // changes (200 or 404), or with 304 when its wait ends; every request is
-// answered exactly once. Thread-safe.
+// answered exactly once. Waiting is bounded: an agent keeps at most
+// max_waits_per_agent requests waiting (a new one answers its oldest with
+// 304 at once: a reconnecting agent's stale request, or a flood from one
+// credential, does not pile up), and the instance at most max_waiting
+// (beyond, ResourceExhausted: 429 with Retry-After). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "domain/policy_service.h"
 
@@ -47,6 +52,8 @@ class Distributor {
     // is still checked on every request, by the authenticator).
     std::chrono::milliseconds facts_ttl{60000};
     std::size_t max_cached_facts = 200000;
+    std::size_t max_waits_per_agent = 2;  // at least 1
+    std::size_t max_waiting = 100000;
   };
 
   Distributor(PolicyStore& store, Options options);
@@ -71,6 +78,7 @@ class Distributor {
  private:
   using State = PolicyStore::TenantState;
   struct Waiter {
+    AgentId agent;
     AgentFacts facts;
     std::string etag;
     std::chrono::steady_clock::time_point deadline;
@@ -88,6 +96,11 @@ class Distributor {
   StatusOr<AgentFacts> Facts(const TenantId& tenant, const AgentId& agent);
   void Reevaluate(const TenantId& tenant);
   void TickLoop();
+  using WaiterList = std::list<Waiter>;
+  // Takes `w` out of `tenant`'s waiters (its list is `list`) and out of its
+  // agent's; the next one in `list`.
+  WaiterList::iterator UnparkLocked(const TenantId& tenant, WaiterList& list,
+                                    WaiterList::iterator w);
 
   PolicyStore& store_;
   const Options options_;
@@ -97,7 +110,9 @@ class Distributor {
   std::uint64_t global_generation_ = 0;
   std::map<TenantId, std::uint64_t> generations_;
   std::map<TenantId, Cached> cache_;
-  std::map<TenantId, std::list<Waiter>> waiters_;
+  std::map<TenantId, WaiterList> waiters_;
+  // Each agent's waiting requests, oldest first (at most max_waits_per_agent).
+  std::map<std::pair<TenantId, AgentId>, std::vector<WaiterList::iterator>> by_agent_;
   struct CachedFacts {
     AgentFacts facts;
     std::chrono::steady_clock::time_point expires;

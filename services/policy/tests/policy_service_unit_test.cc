@@ -255,5 +255,114 @@ TEST(DistributorTest, AnswersNowOrWhenTheTenantChangesOrWhenTheWaitEnds) {
   EXPECT_EQ(c2.promise.get_future().get()->status, 304);
 }
 
+// Whether the request of `f` has been answered, without waiting.
+bool Answered(std::future<StatusOr<FetchResult>>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+TEST(DistributorTest, OneAgentsNewWaitAnswersItsOldestBeyondTheLimit) {
+  FakeStore store;
+  Distributor d(store, {.max_wait = std::chrono::seconds(30),
+                        .tick = std::chrono::milliseconds(20),
+                        .max_waits_per_agent = 2});
+  TenantId tenant = TenantId::Generate();
+  AgentId agent = AgentId::Generate(), other = AgentId::Generate();
+  Uuid policy = Uuid::Random();
+  store.Publish(policy, 1);
+  d.TenantChanged(tenant);
+  const std::string etag = ETagFor(&store.state.current[policy]);
+
+  Collected first, second, third, others;
+  auto f1 = first.promise.get_future(), f2 = second.promise.get_future(),
+       f3 = third.promise.get_future(), fo = others.promise.get_future();
+  d.Fetch(tenant, other, etag, std::chrono::seconds(30), others.Done());
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), first.Done());
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), second.Done());
+  EXPECT_EQ(d.waiting(), 3u);
+  EXPECT_FALSE(Answered(f1));
+
+  // The third gives way to nothing: the first, the agent's oldest, is
+  // answered at once (304, its ETag), the other agent's wait is untouched.
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), third.Done());
+  ASSERT_TRUE(Answered(f1));
+  auto r = f1.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 304);
+  EXPECT_EQ(r->etag, etag);
+  EXPECT_EQ(d.waiting(), 3u);
+  EXPECT_FALSE(Answered(f2));
+  EXPECT_FALSE(Answered(fo));
+
+  // The ones still waiting are answered by the next change, each once.
+  store.Publish(policy, 2);
+  d.TenantChanged(tenant);
+  for (auto* f : {&f2, &f3, &fo}) {
+    auto got = f->get();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->version->version, 2);
+  }
+  EXPECT_EQ(d.waiting(), 0u);
+
+  // After a change answered them, the agent may wait twice again.
+  const std::string etag2 = ETagFor(&store.state.current[policy]);
+  Collected a, b;
+  auto fa = a.promise.get_future(), fb = b.promise.get_future();
+  d.Fetch(tenant, agent, etag2, std::chrono::seconds(30), a.Done());
+  d.Fetch(tenant, agent, etag2, std::chrono::seconds(30), b.Done());
+  EXPECT_EQ(d.waiting(), 2u);
+  EXPECT_FALSE(Answered(fa));
+  d.ReleaseAll();
+  EXPECT_EQ(fa.get()->status, 304);
+  EXPECT_EQ(fb.get()->status, 304);
+}
+
+TEST(DistributorTest, BeyondTheInstancesLimitARequestIsRefusedNotParked) {
+  FakeStore store;
+  Distributor d(store, {.max_wait = std::chrono::seconds(30),
+                        .tick = std::chrono::milliseconds(20),
+                        .max_waiting = 3});
+  TenantId tenant = TenantId::Generate();
+  Uuid policy = Uuid::Random();
+  store.Publish(policy, 1);
+  d.TenantChanged(tenant);
+  const std::string etag = ETagFor(&store.state.current[policy]);
+
+  std::vector<std::unique_ptr<Collected>> waiting;
+  std::vector<std::future<StatusOr<FetchResult>>> futures;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(std::make_unique<Collected>());
+    futures.push_back(waiting.back()->promise.get_future());
+    d.Fetch(tenant, AgentId::Generate(), etag, std::chrono::seconds(30), waiting.back()->Done());
+  }
+  EXPECT_EQ(d.waiting(), 3u);
+  Collected refused;
+  d.Fetch(tenant, AgentId::Generate(), etag, std::chrono::seconds(30), refused.Done());
+  auto r = refused.promise.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().retry_after_seconds(), 1);
+  EXPECT_EQ(d.waiting(), 3u);
+
+  // A request that needs no wait is still answered.
+  Collected now;
+  d.Fetch(tenant, AgentId::Generate(), "", std::chrono::seconds(30), now.Done());
+  EXPECT_EQ(now.promise.get_future().get()->status, 200);
+
+  // Once a wait ends, there is room again.
+  store.Publish(policy, 2);
+  d.TenantChanged(tenant);
+  for (auto& f : futures)
+    EXPECT_EQ(f.get()->status, 200);
+  EXPECT_EQ(d.waiting(), 0u);
+  const std::string etag2 = ETagFor(&store.state.current[policy]);
+  Collected parked;
+  auto fp = parked.promise.get_future();
+  d.Fetch(tenant, AgentId::Generate(), etag2, std::chrono::seconds(30), parked.Done());
+  EXPECT_EQ(d.waiting(), 1u);
+  d.ReleaseAll();
+  EXPECT_EQ(fp.get()->status, 304);
+}
+
 }  // namespace
 }  // namespace portcullis::policy_service
