@@ -75,14 +75,22 @@ std::optional<Rejection> RequestFraming::EndOfHead() {
   return std::nullopt;
 }
 
-std::optional<Rejection> RequestFraming::Feed(std::string_view bytes) {
+std::optional<Rejection> RequestFraming::Feed(std::string_view bytes,
+                                              std::vector<std::size_t>* request_ends) {
   if (rejected_) return rejected_;
+  const std::size_t total = bytes.size();
+  auto ended = [&] {
+    if (request_ends != nullptr) request_ends->push_back(total - bytes.size());
+  };
   while (!bytes.empty()) {
     if (in_body_) {
       std::size_t n = std::min(body_left_, bytes.size());
       body_left_ -= n;
       bytes.remove_prefix(n);
-      if (body_left_ == 0) in_body_ = false;
+      if (body_left_ == 0) {
+        in_body_ = false;
+        ended();
+      }
       continue;
     }
     // Head: copy up to and including the blank line, if it is in this chunk.
@@ -107,6 +115,7 @@ std::optional<Rejection> RequestFraming::Feed(std::string_view bytes) {
       rejected_ = r;
       return rejected_;
     }
+    if (!in_body_) ended();
   }
   return std::nullopt;
 }

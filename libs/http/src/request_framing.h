@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace portcullis::http::internal {
 
@@ -31,7 +32,10 @@ class RequestFraming {
 
   // Consumes a chunk of the connection's bytes. Returns a rejection when a
   // request in it must not be processed; after that every call rejects too.
-  std::optional<Rejection> Feed(std::string_view bytes);
+  // `request_ends`, if given, gets the offset in `bytes` just past each
+  // request that ends in this chunk (pipelined requests: several).
+  std::optional<Rejection> Feed(std::string_view bytes,
+                                std::vector<std::size_t>* request_ends = nullptr);
   bool rejected() const { return rejected_.has_value(); }
   // Refuses everything from now on (the connection is being closed for a
   // reason found elsewhere).

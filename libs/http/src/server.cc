@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "pistache_access.h"
 #include "portcullis/common/log.h"
@@ -243,6 +244,36 @@ P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
 
 }  // namespace
 
+namespace internal {
+
+// One connection's state, kept with its Pistache peer: the framing guard, and
+// whether a deferred request on it still waits for its answer. HTTP/1.1
+// answers in order, so a request pipelined behind such a request can't be
+// processed before that answer is out; it is not processed at all: the
+// connection closes after the answer (RFC 9112 9.3.2: a client that pipelines
+// retries what was left unanswered).
+struct Connection {
+  Connection(std::size_t max_head, std::size_t max_body, int socket)
+      : framing(max_head, max_body), fd(socket) {}
+
+  // On the reactor thread, before each request's bytes go to the parser:
+  // whether they may, or the connection must close after the pending answer.
+  bool MayProceed() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!answer_pending) return true;
+    close_after_answer = true;
+    return false;
+  }
+
+  RequestFraming framing;  // reactor thread only
+  const int fd;
+  std::mutex mu;
+  bool answer_pending = false;      // guarded by mu
+  bool close_after_answer = false;  // guarded by mu
+};
+
+}  // namespace internal
+
 // A request on its way to its response: what finishing it needs (the writer,
 // what to log and measure) and the once-only guard.
 struct Responder::State {
@@ -258,12 +289,29 @@ struct Responder::State {
 
   void Finish(Response resp) {
     if (answered.exchange(true)) return;
+    // The answer of a deferred request: queued before the connection is free
+    // for the next request (Pistache writes in the order it is given).
+    std::unique_lock<std::mutex> connection_lock;
+    bool close_after = false;
+    if (connection) {
+      connection_lock = std::unique_lock<std::mutex>(connection->mu);
+      close_after = connection->close_after_answer;
+      connection->answer_pending = false;
+    }
     try {
-      (void)Send(req, resp, writer, close);
+      auto sent = Send(req, resp, writer, close || close_after);
+      if (close_after) {
+        // What was pipelined behind this request was dropped: the client
+        // learns it from the close. Half-close once the answer is written.
+        const int fd = connection->fd;
+        sent.then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
+                  [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+      }
     } catch (const std::exception& e) {
       // The peer went away while the response was pending.
       log::Info("response not sent", {{"error", e.what()}, {"request_id", req.request_id}});
     }
+    if (connection_lock.owns_lock()) connection_lock.unlock();
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     std::string route_label = route != nullptr ? route->pattern : "unmatched";
     server->requests
@@ -303,6 +351,8 @@ struct Responder::State {
   std::size_t bytes_in = 0;
   bool close = false;  // draining: close the connection after the response
   std::atomic<bool> answered{false};
+  // Set for a deferred request: its connection waits for this answer.
+  std::shared_ptr<internal::Connection> connection;
 };
 
 // The send promise is not settled when the peer has gone away, so the
@@ -384,8 +434,15 @@ class PistacheHandler : public P::Http::Handler {
             resp = state_->Dispatch(req, route);
           } else if (std::optional<Response> denied = state_->Authenticate(req, route)) {
             resp = std::move(*denied);
-          } else if (state_->DispatchDeferred(req, route, Responder{pending}, &resp)) {
-            return;  // the handler answers through its Responder
+          } else {
+            if (current_ != nullptr) {
+              std::lock_guard<std::mutex> lock(current_->mu);
+              current_->answer_pending = true;
+              pending->connection = current_;
+            }
+            if (state_->DispatchDeferred(req, route, Responder{pending}, &resp)) {
+              return;  // the handler answers through its Responder
+            }
           }
         }
       }
@@ -393,40 +450,51 @@ class PistacheHandler : public P::Http::Handler {
     Responder{pending}(std::move(resp));
   }
 
-  // Runs the framing guard on every byte before Pistache's parser sees it.
+  // Runs the framing guard on every byte before Pistache's parser sees it,
+  // and gives the parser one request at a time: Pistache 0.0.5's parser
+  // drops whatever follows a complete request in the same call, so requests
+  // a client pipelined would go unanswered.
   void onInput(const char* buffer, size_t len, const std::shared_ptr<P::Tcp::Peer>& peer) override {
-    static const std::string kKey = "portcullis.framing";
-    auto framing = std::static_pointer_cast<internal::RequestFraming>(peer->tryGetData(kKey));
-    if (!framing) {
-      framing = std::make_shared<internal::RequestFraming>(kHeaderAllowance, state_->largest_body);
-      peer->putData(kKey, framing);
+    static const std::string kKey = "portcullis.connection";
+    auto connection = std::static_pointer_cast<internal::Connection>(peer->tryGetData(kKey));
+    if (!connection) {
+      connection = std::make_shared<internal::Connection>(kHeaderAllowance, state_->largest_body,
+                                                          peer->fd());
+      peer->putData(kKey, connection);
     }
-    if (framing->rejected()) return;  // the connection is closing: drop the rest
-    if (std::optional<internal::Rejection> r = framing->Feed(std::string_view(buffer, len))) {
-      Reject(*r, peer);
-      return;
+    internal::RequestFraming& framing = connection->framing;
+    if (framing.rejected()) return;  // the connection is closing: drop the rest
+    std::vector<std::size_t> ends;
+    // (A rejection is of a request after those that ended before it: they
+    // are answered first, in order.)
+    const std::optional<internal::Rejection> rejection =
+        framing.Feed(std::string_view(buffer, len), &ends);
+    if (!rejection && (ends.empty() || ends.back() != len)) {
+      ends.push_back(len);  // the start of a request not complete yet
     }
-    dispatched_ = false;
-    internal::PistacheParseInput(*this, buffer, len, peer);
-    if (!dispatched_ && len > 0 && internal::PistacheParserIdle(peer)) {
-      // Pistache's parser refused the request (an unknown method, a header
-      // its typed parsers reject) and Pistache answered it itself, keeping
-      // the connection: the rest of that request (its body, on its way) or
-      // the header timeout would then get a second answer, which the client
-      // would take for its next request's. Nothing more is read; the
-      // connection closes once that answer is out (Pistache's transport
-      // writes in the order it was given: an empty write queued behind the
-      // answer completes after it).
-      framing->Refuse({400, "bad_request", "request refused by the HTTP parser"});
-      const int fd = peer->fd();
-      peer->send(P::RawBuffer(std::string(), 0))
-          .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
-                [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
-      state_->requests->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", "400"}})
-          .Increment();
-      log::Warn("request refused by the HTTP parser: connection closed",
+    auto may_proceed = [&] {
+      if (connection->MayProceed()) return true;
+      // Pipelined behind a request still waiting for its answer: the
+      // connection closes after that answer (Responder::State::Finish).
+      framing.Refuse({400, "bad_request", "pipelined behind a pending answer"});
+      log::Info("request pipelined behind a pending answer: the connection closes after it",
                 {{"remote", peer->address().host()}});
+      return false;
+    };
+    std::size_t from = 0;
+    for (std::size_t end : ends) {
+      if (!may_proceed()) return;
+      dispatched_ = false;
+      current_ = connection;
+      internal::PistacheParseInput(*this, buffer + from, end - from, peer);
+      current_.reset();
+      if (!dispatched_ && end > from && internal::PistacheParserIdle(peer)) {
+        RefusedByParser(framing, peer);
+        return;
+      }
+      from = end;
     }
+    if (rejection && may_proceed()) Reject(*rejection, peer);
   }
 
   void onTimeout(const P::Http::Request& preq, P::Http::ResponseWriter writer) override {
@@ -467,11 +535,33 @@ class PistacheHandler : public P::Http::Handler {
               {{"status", r.status}, {"reason", r.message}, {"remote", peer->address().host()}});
   }
 
+  // Pistache's parser refused the request (an unknown method, a header its
+  // typed parsers reject) and Pistache answered it itself, keeping the
+  // connection: the rest of that request (its body, on its way) or the header
+  // timeout would then get a second answer, which the client would take for
+  // its next request's. Nothing more is read; the connection closes once that
+  // answer is out (Pistache's transport writes in the order it was given: an
+  // empty write queued behind the answer completes after it).
+  void RefusedByParser(internal::RequestFraming& framing,
+                       const std::shared_ptr<P::Tcp::Peer>& peer) {
+    framing.Refuse({400, "bad_request", "request refused by the HTTP parser"});
+    const int fd = peer->fd();
+    peer->send(P::RawBuffer(std::string(), 0))
+        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
+              [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+    state_->requests->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", "400"}})
+        .Increment();
+    log::Warn("request refused by the HTTP parser: connection closed",
+              {{"remote", peer->address().host()}});
+  }
+
   std::shared_ptr<Server::State> state_;
-  // Set by onRequest, which Pistache calls from within onInput on the same
-  // thread: per thread, whether or not handlers are shared between reactor
-  // threads.
+  // Set around the parser's call, which calls onRequest from within onInput
+  // on the same thread: per thread, whether or not handlers are shared
+  // between reactor threads. Whether the parser dispatched a request, and
+  // the connection it came on.
   static inline thread_local bool dispatched_ = false;
+  static inline thread_local std::shared_ptr<internal::Connection> current_;
 };
 
 }  // namespace

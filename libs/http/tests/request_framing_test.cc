@@ -13,6 +13,22 @@ TEST(RequestFramingTest, FollowsPipelinedRequestsAcrossChunkBoundaries) {
   EXPECT_FALSE(f.Feed(two)) << "all at once";
 }
 
+TEST(RequestFramingTest, SaysWhereEachRequestEnds) {
+  RequestFraming f(1024, 10);
+  const std::string a = "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string b = "GET /b HTTP/1.1\r\n\r\n";
+  std::vector<std::size_t> ends;
+  ASSERT_FALSE(f.Feed(a + b + "GET /c HT", &ends));
+  EXPECT_EQ(ends, (std::vector<std::size_t>{a.size(), a.size() + b.size()}));
+  ends.clear();
+  const std::string rest_of_c = "TP/1.1\r\n\r\n";
+  ASSERT_FALSE(f.Feed(rest_of_c + "POST /d HTTP/1.1\r\nContent-Length: 2\r\n\r\nx", &ends));
+  EXPECT_EQ(ends, (std::vector<std::size_t>{rest_of_c.size()})) << "/d's body is not complete";
+  ends.clear();
+  ASSERT_FALSE(f.Feed("y", &ends));
+  EXPECT_EQ(ends, (std::vector<std::size_t>{1}));
+}
+
 TEST(RequestFramingTest, BodyBytesThatLookLikeARequestAreNotParsedAsOne) {
   RequestFraming f(1024, 100);
   std::string body = "GET /x HTTP/1.1\r\nContent-Length: 999\r\n\r\n";

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "portcullis/common/strings.h"
 #include "portcullis/http/client.h"
 
 namespace portcullis::http {
@@ -406,6 +407,76 @@ TEST_F(ServerTest, ARequestPistacheCannotParseGetsOneAnswerAndTheConnectionClose
   auto r = ok.Send("GET", "/open");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreEachAnsweredInOrder) {
+  // HTTP/1.1 lets a client send its next request before the answer to the
+  // previous one; each must be answered, in order, none dropped.
+  StartServer(false);
+  RawConnection c(server_->port());
+  std::string out =
+      c.Exchange({"GET /v1/things/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n\r\n"
+                  "GET /v1/things/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n\r\n"
+                  "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                  "GET /v1/things/c HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n\r\n"},
+                 500);
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 "), 4) << out;
+  const auto a = out.find("\"a\""), b = out.find("\"b\""), c3 = out.find("\"c\"");
+  EXPECT_TRUE(a != std::string::npos && b != std::string::npos && c3 != std::string::npos &&
+              a < b && b < c3)
+      << out;
+}
+
+TEST_F(ServerTest, ARequestPipelinedBehindAPendingAnswerClosesTheConnectionAfterIt) {
+  // A deferred answer comes from another thread, later: what the client
+  // pipelined behind it can't be answered first (answers go in order), so it
+  // is not answered at all; the connection closes after the deferred answer
+  // and the client sends it again (RFC 9112 9.3.2).
+  StartServer(false);
+  const std::string later = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string open = "GET /open HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (bool one_write : {true, false}) {
+    SCOPED_TRACE(one_write ? "in the same write" : "in a later write");
+    RawConnection c(server_->port());
+    std::vector<std::string> pieces =
+        one_write ? std::vector<std::string>{later + open} : std::vector<std::string>{later, open};
+    auto exchange = std::async(std::launch::async, [&] { return c.Exchange(pieces, 1500); });
+    WaitForPending(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the second write is in
+    AnswerPending(200);
+    std::string out = exchange.get();
+    EXPECT_EQ(CountOf(out, "HTTP/1.1 "), 1) << out;
+    EXPECT_NE(out.find("\"n\":0"), std::string::npos) << "the deferred answer: " << out;
+    EXPECT_NE(AsciiLower(out).find("connection: close"), std::string::npos) << out;
+    EXPECT_NE(out.find("<closed>"), std::string::npos) << out;
+  }
+  // Nothing pipelined: the connection stays open after a deferred answer.
+  RawConnection d(server_->port());
+  auto exchange = std::async(std::launch::async, [&] { return d.Exchange({later}, 1500); });
+  WaitForPending(1);
+  AnswerPending(200);
+  std::string out = exchange.get();
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 200"), 1) << out;
+  EXPECT_EQ(out.find("<closed>"), std::string::npos) << out;
+  out = d.Exchange({open + open});
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 200"), 2) << out;
+  EXPECT_EQ(out.find("<closed>"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, ARefusedRequestIsAnsweredAfterThoseBeforeIt) {
+  // A request the framing guard refuses (an oversized body here) that was
+  // pipelined behind a good one: the good one is answered first, then the
+  // refusal, then the connection closes.
+  StartServer(false);
+  RawConnection c(server_->port());
+  std::string out =
+      c.Exchange({"GET /open HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"},
+                 500);
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 "), 2) << out;
+  const auto ok = out.find("HTTP/1.1 200"), refused = out.find("HTTP/1.1 413");
+  EXPECT_TRUE(ok != std::string::npos && refused != std::string::npos && ok < refused) << out;
+  EXPECT_NE(out.find("<closed>"), std::string::npos) << out;
 }
 
 TEST_F(ServerTest, KeepAliveIsExplicitAndConnectionsAreReused) {
