@@ -901,8 +901,12 @@ void Supervisor::HandleOpen(Call& c) {
   }
   if (path->empty()) return Fail(c, ENOENT);
 
-  // Where the path starts, in the workload's context.
-  bool absolute = path->front() == '/';
+  // Where the path starts, in the workload's context. Under the workload's
+  // own RESOLVE_IN_ROOT an absolute path starts at the dirfd, its root for
+  // this lookup; under RESOLVE_BENEATH the kernel refuses it (EXDEV), from
+  // the dirfd too.
+  const bool dirfd_scoped = (resolve & (RESOLVE_IN_ROOT | RESOLVE_BENEATH)) != 0;
+  bool absolute = path->front() == '/' && !dirfd_scoped;
   DirFd base_fd;
   auto open_root = [&]() {
     if (c.target.known_root >= 0) {
@@ -925,7 +929,10 @@ void Supervisor::HandleOpen(Call& c) {
   // (An absolute path is normalized on its own: the base's name, a readlink,
   // is only needed for a relative one.)
   const std::string base_path = absolute ? std::string() : PathOfFd(base_fd.get());
-  std::string lexical = JoinAndNormalize(base_path, request);
+  // (A dirfd-scoped absolute path is the dirfd's: its leading slashes go.)
+  const std::size_t own_start =
+      absolute ? 0 : std::min(request.find_first_not_of('/'), request.size());
+  std::string lexical = JoinAndNormalize(base_path, request.substr(own_start));
   // Whether the lexical path is the real one for a lookup that crosses no
   // symlink (RESOLVE_NO_SYMLINKS): the workload's root is the agent's, it
   // set no RESOLVE_* flag of its own, every file system mounted matches
@@ -945,9 +952,14 @@ void Supervisor::HandleOpen(Call& c) {
                              ? "/proc/" + tgid
                              : "/proc/" + tgid + "/task/" + std::to_string(c.target.tid);
       lexical = repl + lexical.substr(self.size());
-      request = lexical;
-      if (!open_root()) return Fail(c, EACCES);
-      absolute = true;
+      // Only a literal prefix of an absolute request is replaced; the rest
+      // keeps its own components: a ".." after a magic link is the kernel's
+      // to resolve, from where the link leads, not a lexical one. Any other
+      // spelling reaches the agent's /proc/self in the kernel's lookup,
+      // which then resolves it as the workload's (ResolveInTarget).
+      if (absolute && (request == self || request.rfind(self + "/", 0) == 0)) {
+        request = repl + request.substr(self.size());
+      }
     }
   }
 

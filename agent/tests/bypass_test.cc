@@ -64,13 +64,6 @@ class BypassTest : public test::AgentTest {
     EXPECT_EQ(r.code, expect) << Describe(workload) << "\n" << r.out;
     EXPECT_EQ(r.out.find("the secret"), std::string::npos) << Describe(workload);
   }
-  // Refused somehow (the secret unseen, no success): for the attempts the
-  // agent resolves differently from the kernel today (README, known gaps).
-  void ExpectNotRead(std::vector<std::string> workload) {
-    test::RunResult r = Agent(policy_, workload);
-    EXPECT_NE(r.code, 0) << Describe(workload) << "\n" << r.out;
-    EXPECT_EQ(r.out.find("the secret"), std::string::npos) << Describe(workload);
-  }
   // The same attempt without the agent reads the secret.
   void ExpectWorksBare(std::vector<std::string> workload) {
     test::RunResult r = RunProgram(workload);
@@ -184,19 +177,28 @@ TEST_F(BypassTest, Openat2WithAndWithoutResolveFlags) {
       {Bypass(), "openat2", P("box"), "secret", std::to_string(kBeneath)},
       {Bypass(), "openat2", P("box"), "secret", std::to_string(kBeneath | kNoSymlinks)},
       {Bypass(), "openat2", dir_.string(), "box/secret", std::to_string(kInRoot)},
+      // An absolute path under RESOLVE_IN_ROOT starts at the dirfd.
+      {Bypass(), "openat2", dir_.string(), "/box/secret", std::to_string(kInRoot)},
+      {Bypass(), "openat2", dir_.string(), "/../box/secret", std::to_string(kInRoot)},
   };
   for (const auto& a : attempts) {
     ExpectStopped(a, EACCES);
     ExpectWorksBare(a);
   }
   EXPECT_EQ(SecretDenies(), static_cast<int>(attempts.size())) << Events();
-  // RESOLVE_IN_ROOT with an absolute path: the kernel starts at the dirfd,
-  // the agent at the workload's root, where /box/secret does not exist
-  // (ENOENT: a wrong answer, not a way in; README known gaps).
-  const std::vector<std::string> in_root = {Bypass(), "openat2", dir_.string(), "/box/secret",
+  // The same answers as the kernel's for what the policy allows: an
+  // absolute path in the dirfd's root opens (the agent used to start it at
+  // the workload's root: ENOENT), one under RESOLVE_BENEATH is refused with
+  // EXDEV (it used to be EINVAL).
+  const std::vector<std::string> in_root = {Bypass(), "openat2", dir_.string(), "/allowed",
                                             std::to_string(kInRoot)};
-  ExpectNotRead(in_root);
-  ExpectWorksBare(in_root);
+  test::RunResult r = Agent(policy_, in_root);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "allowed\n");
+  const std::vector<std::string> beneath = {Bypass(), "openat2", dir_.string(), P("allowed"),
+                                            std::to_string(kBeneath)};
+  EXPECT_EQ(RunProgram(beneath).code, EXDEV);
+  EXPECT_EQ(Agent(policy_, beneath).code, EXDEV);
 }
 
 TEST_F(BypassTest, IoUringOpenatIsRefused) {
@@ -283,18 +285,20 @@ TEST_F(BypassTest, ProcSelfRootAndFdPaths) {
       {Probe(), "open", "/proc/thread-self/root/" + rel},
       {Bypass(), "procfd", P("box"), "secret"},  // /proc/self/fd/N/secret
       {Bypass(), "procfd", "/", rel},            // from an fd of /
+      // ".." right after the magic link goes up from the descriptor's
+      // directory, as in the kernel.
+      {Bypass(), "procfd", P("box"), "../box/secret"},
   };
   for (const auto& a : attempts) {
     ExpectStopped(a, EACCES);
     ExpectWorksBare(a);
   }
   EXPECT_EQ(SecretDenies(), static_cast<int>(attempts.size())) << Events();
-  // ".." right after a /proc/self/fd/N magic link: the agent normalizes it
-  // away lexically (/proc/PID/fd/box/secret: ENOENT) where the kernel goes
-  // up from the descriptor's directory. A wrong answer, not a way in.
-  const std::vector<std::string> up = {Bypass(), "procfd", P("box"), "../box/secret"};
-  ExpectNotRead(up);
-  ExpectWorksBare(up);
+  // And an allowed file that way opens (the agent used to normalize the ".."
+  // away lexically: /proc/PID/fd/allowed, ENOENT).
+  test::RunResult r = Agent(policy_, {Bypass(), "procfd", P("box"), "../allowed"});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "allowed\n");
 }
 
 TEST_F(BypassTest, RelativePathsFromADirfdOrTheCwd) {
