@@ -244,17 +244,27 @@ P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
 
 }  // namespace
 
+namespace {
+
+// The failure side of a write's promise on the reactor thread: the write
+// failed because the peer is gone, and its descriptor is Pistache's to close
+// (by now its number may belong to another connection: never touch it). The
+// success side runs on the reactor thread right after the write, while the
+// connection is still registered: a shutdown() there is safe.
+void NoFurtherAction(std::exception_ptr) {}
+
+}  // namespace
+
 namespace internal {
 
 // One connection's state, kept with its Pistache peer: the framing guard, and
 // whether a deferred request on it still waits for its answer. HTTP/1.1
 // answers in order, so a request pipelined behind such a request can't be
-// processed before that answer is out; it is not processed at all: the
-// connection closes after the answer (RFC 9112 9.3.2: a client that pipelines
+// processed before that answer is out; it is not processed at all, and the
+// answer says "Connection: close" (RFC 9112 9.3.2: a client that pipelines
 // retries what was left unanswered).
 struct Connection {
-  Connection(std::size_t max_head, std::size_t max_body, int socket)
-      : framing(max_head, max_body), fd(socket) {}
+  Connection(std::size_t max_head, std::size_t max_body) : framing(max_head, max_body) {}
 
   // On the reactor thread, before each request's bytes go to the parser:
   // whether they may, or the connection must close after the pending answer.
@@ -266,7 +276,6 @@ struct Connection {
   }
 
   RequestFraming framing;  // reactor thread only
-  const int fd;
   std::mutex mu;
   bool answer_pending = false;      // guarded by mu
   bool close_after_answer = false;  // guarded by mu
@@ -299,14 +308,12 @@ struct Responder::State {
       connection->answer_pending = false;
     }
     try {
-      auto sent = Send(req, resp, writer, close || close_after);
-      if (close_after) {
-        // What was pipelined behind this request was dropped: the client
-        // learns it from the close. Half-close once the answer is written.
-        const int fd = connection->fd;
-        sent.then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
-                  [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
-      }
+      // After a dropped pipelined request the answer says "Connection:
+      // close" and nothing more is read (the framing guard refuses it): the
+      // client closes and sends again. (No shutdown() here: this thread is
+      // not the reactor's, and by the time the write completes the peer may
+      // be gone and its descriptor number reused by another connection.)
+      (void)Send(req, resp, writer, close || close_after);
     } catch (const std::exception& e) {
       // The peer went away while the response was pending.
       log::Info("response not sent", {{"error", e.what()}, {"request_id", req.request_id}});
@@ -458,8 +465,7 @@ class PistacheHandler : public P::Http::Handler {
     static const std::string kKey = "portcullis.connection";
     auto connection = std::static_pointer_cast<internal::Connection>(peer->tryGetData(kKey));
     if (!connection) {
-      connection = std::make_shared<internal::Connection>(kHeaderAllowance, state_->largest_body,
-                                                          peer->fd());
+      connection = std::make_shared<internal::Connection>(kHeaderAllowance, state_->largest_body);
       peer->putData(kKey, connection);
     }
     internal::RequestFraming& framing = connection->framing;
@@ -474,9 +480,11 @@ class PistacheHandler : public P::Http::Handler {
     }
     auto may_proceed = [&] {
       if (connection->MayProceed()) return true;
-      // Pipelined behind a request still waiting for its answer: the
-      // connection closes after that answer (Responder::State::Finish).
+      // Pipelined behind a request still waiting for its answer: dropped,
+      // and that answer says "Connection: close" (Responder::State::Finish).
       framing.Refuse({400, "bad_request", "pipelined behind a pending answer"});
+      state_->requests->Add({{"method", "OTHER"}, {"route", "pipelined"}, {"code", "dropped"}})
+          .Increment();
       log::Info("request pipelined behind a pending answer: the connection closes after it",
                 {{"remote", peer->address().host()}});
       return false;
@@ -526,8 +534,7 @@ class PistacheHandler : public P::Http::Handler {
     // above) until the client closes, or Pistache's header timeout does.
     int fd = peer->fd();
     peer->send(P::RawBuffer(wire, wire.size()))
-        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
-              [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); }, NoFurtherAction);
     state_->requests
         ->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", std::to_string(r.status)}})
         .Increment();
@@ -547,8 +554,7 @@ class PistacheHandler : public P::Http::Handler {
     framing.Refuse({400, "bad_request", "request refused by the HTTP parser"});
     const int fd = peer->fd();
     peer->send(P::RawBuffer(std::string(), 0))
-        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); },
-              [fd](std::exception_ptr) { ::shutdown(fd, SHUT_RDWR); });
+        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); }, NoFurtherAction);
     state_->requests->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", "400"}})
         .Increment();
     log::Warn("request refused by the HTTP parser: connection closed",
