@@ -94,12 +94,8 @@ void Distributor::Fetch(const TenantId& tenant, const AgentId& agent,
         // wake: look again instead of sleeping on a stale answer.
         if (GenerationLocked(tenant) != loaded->second) continue;
         if (stopping_) break;
-        if (waiting_ >= options_.max_waiting) {
-          lock.unlock();
-          return done(ResourceExhaustedError("too many policy requests are waiting; ask again")
-                          .WithRetryAfter(1));
-        }
-        // The agent's oldest waiting request gives way to this one.
+        // The agent's oldest waiting request gives way to this one (the
+        // total stays the same); otherwise the instance must have room.
         std::optional<std::pair<Done, std::string>> superseded;
         const auto key = std::make_pair(tenant, agent);
         WaiterList& list = waiters_[tenant];
@@ -108,6 +104,10 @@ void Distributor::Fetch(const TenantId& tenant, const AgentId& agent,
           auto oldest = mine->second.front();
           superseded.emplace(std::move(oldest->done), oldest->etag);
           UnparkLocked(tenant, list, oldest);
+        } else if (waiting_ >= options_.max_waiting) {
+          lock.unlock();
+          return done(ResourceExhaustedError("too many policy requests are waiting; ask again")
+                          .WithRetryAfter(1));
         }
         list.push_back(
             {agent, *facts, result.etag, std::chrono::steady_clock::now() + wait, std::move(done)});

@@ -281,8 +281,8 @@ TEST(DistributorTest, OneAgentsNewWaitAnswersItsOldestBeyondTheLimit) {
   EXPECT_EQ(d.waiting(), 3u);
   EXPECT_FALSE(Answered(f1));
 
-  // The third gives way to nothing: the first, the agent's oldest, is
-  // answered at once (304, its ETag), the other agent's wait is untouched.
+  // The third takes the place of the first, the agent's oldest, which is
+  // answered at once (304, its ETag); the other agent's wait is untouched.
   d.Fetch(tenant, agent, etag, std::chrono::seconds(30), third.Done());
   ASSERT_TRUE(Answered(f1));
   auto r = f1.get();
@@ -362,6 +362,40 @@ TEST(DistributorTest, BeyondTheInstancesLimitARequestIsRefusedNotParked) {
   EXPECT_EQ(d.waiting(), 1u);
   d.ReleaseAll();
   EXPECT_EQ(fp.get()->status, 304);
+}
+
+TEST(DistributorTest, AtTheInstancesLimitAnAgentStillReplacesItsOwnOldestWait) {
+  FakeStore store;
+  Distributor d(store, {.max_wait = std::chrono::seconds(30),
+                        .tick = std::chrono::milliseconds(20),
+                        .max_waits_per_agent = 2,
+                        .max_waiting = 2});
+  TenantId tenant = TenantId::Generate();
+  Uuid policy = Uuid::Random();
+  store.Publish(policy, 1);
+  d.TenantChanged(tenant);
+  const std::string etag = ETagFor(&store.state.current[policy]);
+  AgentId agent = AgentId::Generate();
+
+  Collected first, second, third, other;
+  auto f1 = first.promise.get_future(), f2 = second.promise.get_future(),
+       f3 = third.promise.get_future(), fo = other.promise.get_future();
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), first.Done());
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), second.Done());
+  EXPECT_EQ(d.waiting(), 2u);
+  // Full, but this one replaces the agent's own oldest: the total stays 2.
+  d.Fetch(tenant, agent, etag, std::chrono::seconds(30), third.Done());
+  ASSERT_TRUE(Answered(f1));
+  EXPECT_EQ(f1.get()->status, 304);
+  EXPECT_FALSE(Answered(f3));
+  EXPECT_EQ(d.waiting(), 2u);
+  // Another agent's would add one: refused.
+  d.Fetch(tenant, AgentId::Generate(), etag, std::chrono::seconds(30), other.Done());
+  ASSERT_TRUE(Answered(fo));
+  EXPECT_EQ(fo.get().status().code(), StatusCode::kResourceExhausted);
+  d.ReleaseAll();
+  EXPECT_EQ(f2.get()->status, 304);
+  EXPECT_EQ(f3.get()->status, 304);
 }
 
 }  // namespace
