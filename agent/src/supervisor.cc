@@ -929,10 +929,10 @@ void Supervisor::HandleOpen(Call& c) {
   // (An absolute path is normalized on its own: the base's name, a readlink,
   // is only needed for a relative one.)
   const std::string base_path = absolute ? std::string() : PathOfFd(base_fd.get());
-  // (A dirfd-scoped absolute path is the dirfd's: its leading slashes go.)
-  const std::size_t own_start =
-      absolute ? 0 : std::min(request.find_first_not_of('/'), request.size());
-  std::string lexical = JoinAndNormalize(base_path, request.substr(own_start));
+  // (Under the workload's RESOLVE_IN_ROOT or RESOLVE_BENEATH the path stays
+  // within the dirfd: a leading "/" is the dirfd's, and ".." stops there.)
+  std::string lexical = JoinAndNormalize(
+      base_path, dirfd_scoped ? JoinAndNormalize("/", request).substr(1) : request);
   // Whether the lexical path is the real one for a lookup that crosses no
   // symlink (RESOLVE_NO_SYMLINKS): the workload's root is the agent's, it
   // set no RESOLVE_* flag of its own, every file system mounted matches

@@ -199,6 +199,14 @@ TEST_F(BypassTest, Openat2WithAndWithoutResolveFlags) {
                                             std::to_string(kBeneath)};
   EXPECT_EQ(RunProgram(beneath).code, EXDEV);
   EXPECT_EQ(Agent(policy_, beneath).code, EXDEV);
+  // ".." stops at the dirfd under RESOLVE_IN_ROOT: from box, "/../box/secret"
+  // is box/box/secret, which does not exist; not the secret (no deny).
+  const int denies = SecretDenies();
+  const std::vector<std::string> clamped = {Bypass(), "openat2", P("box"), "/../box/secret",
+                                            std::to_string(kInRoot)};
+  EXPECT_EQ(RunProgram(clamped).code, ENOENT);
+  EXPECT_EQ(Agent(policy_, clamped).code, ENOENT);
+  EXPECT_EQ(SecretDenies(), denies) << Events();
 }
 
 TEST_F(BypassTest, IoUringOpenatIsRefused) {
