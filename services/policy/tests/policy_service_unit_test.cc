@@ -260,17 +260,27 @@ bool Answered(std::future<StatusOr<FetchResult>>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
-TEST(DistributorTest, OneAgentsNewWaitAnswersItsOldestBeyondTheLimit) {
+// A distributor with the given limits over a store where one tenant has a
+// published policy, and the ETag of that version (what its agents wait on).
+struct WithPublishedPolicy {
+  explicit WithPublishedPolicy(Distributor::Options limits) : d(store, limits) {
+    store.Publish(policy, 1);
+    d.TenantChanged(tenant);
+    etag = ETagFor(&store.state.current[policy]);
+  }
   FakeStore store;
-  Distributor d(store, {.max_wait = std::chrono::seconds(30),
-                        .tick = std::chrono::milliseconds(20),
-                        .max_waits_per_agent = 2});
+  Distributor d;
   TenantId tenant = TenantId::Generate();
-  AgentId agent = AgentId::Generate(), other = AgentId::Generate();
   Uuid policy = Uuid::Random();
-  store.Publish(policy, 1);
-  d.TenantChanged(tenant);
-  const std::string etag = ETagFor(&store.state.current[policy]);
+  std::string etag;
+};
+
+TEST(DistributorTest, OneAgentsNewWaitAnswersItsOldestBeyondTheLimit) {
+  WithPublishedPolicy p({.max_wait = std::chrono::seconds(30),
+                         .tick = std::chrono::milliseconds(20),
+                         .max_waits_per_agent = 2});
+  auto& [store, d, tenant, policy, etag] = p;
+  AgentId agent = AgentId::Generate(), other = AgentId::Generate();
 
   Collected first, second, third, others;
   auto f1 = first.promise.get_future(), f2 = second.promise.get_future(),
@@ -318,15 +328,10 @@ TEST(DistributorTest, OneAgentsNewWaitAnswersItsOldestBeyondTheLimit) {
 }
 
 TEST(DistributorTest, BeyondTheInstancesLimitARequestIsRefusedNotParked) {
-  FakeStore store;
-  Distributor d(store, {.max_wait = std::chrono::seconds(30),
-                        .tick = std::chrono::milliseconds(20),
-                        .max_waiting = 3});
-  TenantId tenant = TenantId::Generate();
-  Uuid policy = Uuid::Random();
-  store.Publish(policy, 1);
-  d.TenantChanged(tenant);
-  const std::string etag = ETagFor(&store.state.current[policy]);
+  WithPublishedPolicy p({.max_wait = std::chrono::seconds(30),
+                         .tick = std::chrono::milliseconds(20),
+                         .max_waiting = 3});
+  auto& [store, d, tenant, policy, etag] = p;
 
   std::vector<std::unique_ptr<Collected>> waiting;
   std::vector<std::future<StatusOr<FetchResult>>> futures;
@@ -365,16 +370,11 @@ TEST(DistributorTest, BeyondTheInstancesLimitARequestIsRefusedNotParked) {
 }
 
 TEST(DistributorTest, AtTheInstancesLimitAnAgentStillReplacesItsOwnOldestWait) {
-  FakeStore store;
-  Distributor d(store, {.max_wait = std::chrono::seconds(30),
-                        .tick = std::chrono::milliseconds(20),
-                        .max_waits_per_agent = 2,
-                        .max_waiting = 2});
-  TenantId tenant = TenantId::Generate();
-  Uuid policy = Uuid::Random();
-  store.Publish(policy, 1);
-  d.TenantChanged(tenant);
-  const std::string etag = ETagFor(&store.state.current[policy]);
+  WithPublishedPolicy p({.max_wait = std::chrono::seconds(30),
+                         .tick = std::chrono::milliseconds(20),
+                         .max_waits_per_agent = 2,
+                         .max_waiting = 2});
+  auto& [store, d, tenant, policy, etag] = p;
   AgentId agent = AgentId::Generate();
 
   Collected first, second, third, other;
