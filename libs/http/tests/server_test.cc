@@ -437,6 +437,32 @@ TEST_F(ServerTest, PipelinedRequestsAreEachAnsweredInOrder) {
       << out;
 }
 
+TEST_F(ServerTest, PipelinedRequestsOverTlsAreEachAnsweredInOrder) {
+  // The same over TLS, the services' only transport: openssl s_client sends
+  // three requests in one write and prints what comes back until it is
+  // stopped.
+  StartServer(true);
+  const std::string requests =
+      "GET /v1/things/a HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer good\\r\\n\\r\\n"
+      "GET /open HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+      "GET /v1/things/c HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer good\\r\\n\\r\\n";
+  const std::string cmd =
+      "printf '" + requests + "' | timeout 2 openssl s_client -quiet -ign_eof -connect 127.0.0.1:" +
+      std::to_string(server_->port()) + " -CAfile " + Certs().Path("ca.crt") + " 2>/dev/null";
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;)
+    out.append(buf, n);
+  ::pclose(f);
+  EXPECT_EQ(CountOf(out, "HTTP/1.1 200"), 3) << out;
+  const auto a = out.find("\"a\""), ok = out.find("{\"ok\":true}"), c = out.find("\"c\"");
+  EXPECT_TRUE(a != std::string::npos && ok != std::string::npos && c != std::string::npos &&
+              a < ok && ok < c)
+      << out;
+}
+
 TEST_F(ServerTest, ARequestPipelinedBehindAPendingAnswerIsDroppedAndTheAnswerSaysClose) {
   // A deferred answer comes from another thread, later: what the client
   // pipelined behind it can't be answered first (answers go in order), so it
