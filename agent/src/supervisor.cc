@@ -681,9 +681,13 @@ StatusOr<Credentials> Supervisor::ReadCredentials(const Call& c) const {
   // been seen (the filter sends each to the agent: HandleState), and the
   // umask only matters to a call that may create.
   if (!groups_changed_ && !(umask_changed_ && MayCreate(c.nr, c.args))) {
-    auto id = c.target.ReadIdentity();
+    // The workload's capabilities only narrow the agent's own effective set
+    // (CredentialScope): an agent with none (a non-root container) does not
+    // need them, nor the capget.
+    const CredentialScope::Own& own = CredentialScope::Agent();
+    const bool agent_has_capabilities = (own.caps[0].effective | own.caps[1].effective) != 0;
+    auto id = c.target.ReadIdentity(agent_has_capabilities);
     if (id.ok()) {
-      const CredentialScope::Own& own = CredentialScope::Agent();
       id->groups = own.groups;
       id->umask = own.umask;
       return id;

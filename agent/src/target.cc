@@ -178,7 +178,7 @@ constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
 }  // namespace
 
-StatusOr<Credentials> Target::ReadIdentity() const {
+StatusOr<Credentials> Target::ReadIdentity(bool with_capabilities) const {
   if (pidfd < 0) return FailedPreconditionError("no pidfd of the thread");
   PidfdInfo info{};
   info.mask = kPidfdInfoPid | kPidfdInfoCreds;
@@ -191,7 +191,7 @@ StatusOr<Credentials> Target::ReadIdentity() const {
   }
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, tid};
   __user_cap_data_struct caps[2]{};
-  if (syscall(SYS_capget, &header, caps) != 0) {
+  if (with_capabilities && syscall(SYS_capget, &header, caps) != 0) {
     if (errno == ESRCH) return NotFoundError("the workload thread is gone");
     return FailedPreconditionError(std::string("capget: ") + std::strerror(errno));
   }

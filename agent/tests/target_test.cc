@@ -95,6 +95,16 @@ TEST(Target, IdentityFromThePidfdAgreesWithTheStatusFile) {
   EXPECT_EQ(fast->cap_effective, slow->cap_effective);
   EXPECT_EQ(fast->tgid, getpid());
   EXPECT_EQ(fast->ppid, getppid());
+  // Without the capabilities: the same ids, no capability set.
+  pidfd = static_cast<int>(syscall(SYS_pidfd_open, tid, O_EXCL));
+  ASSERT_GE(pidfd, 0);
+  auto ids = Target{.tid = tid, .pidfd = pidfd}.ReadIdentity(/*with_capabilities=*/false);
+  close(pidfd);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(ids->fsuid, slow->fsuid);
+  EXPECT_EQ(ids->fsgid, slow->fsgid);
+  EXPECT_EQ(ids->tgid, getpid());
+  EXPECT_EQ(ids->cap_effective, 0u);
   // No pidfd: refused, the caller reads the status file.
   EXPECT_EQ(Target{.tid = tid}.ReadIdentity().status().code(), StatusCode::kFailedPrecondition);
 }

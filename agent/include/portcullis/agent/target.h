@@ -75,8 +75,10 @@ struct Target {
   // uids, gids, tgid and ppid from PIDFD_GET_INFO (Linux 6.13), the effective
   // capabilities from capget. `groups` and `umask` are not filled in (only
   // the status file has them). FailedPrecondition without a pidfd or on an older
-  // kernel; NotFound when the thread is gone.
-  StatusOr<Credentials> ReadIdentity() const;
+  // kernel; NotFound when the thread is gone. Without `with_capabilities`
+  // there is no capget and cap_effective is 0: for a caller that cannot use
+  // them (an agent with no effective capability of its own lends none).
+  StatusOr<Credentials> ReadIdentity(bool with_capabilities = true) const;
   // /proc/TID/exe: the executable at the time of the call.
   std::string Executable() const;
   std::vector<std::string> Argv(std::size_t max_bytes = 4096) const;
