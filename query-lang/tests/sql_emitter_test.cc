@@ -177,8 +177,9 @@ TEST(VerifySqlTest, AcceptsOnlyTheEmittersVocabulary) {
        }) {
     EXPECT_FALSE(VerifySql(Hand(bad), c).ok()) << bad;
   }
-  EXPECT_FALSE(
-      VerifySql(Hand(std::string("SELECT ts\0 FROM events WHERE ts = $1::text", 44)), c).ok());
+  // A NUL inside the text (the literal's own length, not strlen's).
+  constexpr char kWithNul[] = "SELECT ts\0 FROM events WHERE ts = $1::text";
+  EXPECT_FALSE(VerifySql(Hand(std::string(kWithNul, sizeof(kWithNul) - 1)), c).ok());
 }
 
 }  // namespace
