@@ -189,7 +189,11 @@ TEST(ReadinessTest, FollowsPostgresDownAndBackUp) {
 
   ASSERT_TRUE(restarted.ok()) << restarted;
   EXPECT_EQ(WaitForReadiness(c, 200, 30s, &body), 200) << body;
-  EXPECT_EQ(svc.Stop(SIGTERM), 0);
+  const int status = svc.Stop(SIGTERM);
+  std::string log;
+  for (const std::string& line : svc.Lines())
+    log += line + "\n";
+  EXPECT_EQ(status, 0) << log;
 }
 
 }  // namespace

@@ -31,6 +31,10 @@ ServiceProcess::ServiceProcess(const std::string& name, std::vector<std::string>
     argv.push_back(nullptr);
     std::vector<char*> envp;
     env.push_back("PATH=/usr/bin:/bin");
+    // A sanitizer build's settings reach the service too (README, "Sanitizer build").
+    for (const char* option : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+      if (const char* value = std::getenv(option)) env.push_back(std::string(option) + "=" + value);
+    }
     for (auto& e : env)
       envp.push_back(e.data());
     envp.push_back(nullptr);
