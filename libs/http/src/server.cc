@@ -242,16 +242,19 @@ P::Async::Promise<ssize_t> Send(const Request& req, const Response& resp,
                      P::Http::Mime::MediaType::fromString(resp.content_type));
 }
 
-}  // namespace
-
-namespace {
-
-// The failure side of a write's promise on the reactor thread: the write
-// failed because the peer is gone, and its descriptor is Pistache's to close
-// (by now its number may belong to another connection: never touch it). The
-// success side runs on the reactor thread right after the write, while the
-// connection is still registered: a shutdown() there is safe.
-void NoFurtherAction(std::exception_ptr) {}
+// On the reactor thread: writes `wire` (possibly nothing) behind what is
+// already queued on the connection, then half-closes it (a lingering close:
+// the client may still be sending; closing our reading side too would answer
+// those bytes with a reset that can destroy our answer before the client
+// reads it). The shutdown runs on the reactor thread right after the write,
+// while the connection is still registered. A failed write means the peer is
+// gone: its descriptor is Pistache's to close, and by then its number may
+// belong to another connection, so nothing is done with it.
+void WriteThenHalfClose(const std::shared_ptr<P::Tcp::Peer>& peer, const std::string& wire) {
+  const int fd = peer->fd();
+  peer->send(P::RawBuffer(wire, wire.size()))
+      .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); }, [](std::exception_ptr) {});
+}
 
 }  // namespace
 
@@ -267,7 +270,7 @@ struct Connection {
   Connection(std::size_t max_head, std::size_t max_body) : framing(max_head, max_body) {}
 
   // On the reactor thread, before each request's bytes go to the parser:
-  // whether they may, or the connection must close after the pending answer.
+  // whether they may, or the pending answer must say "Connection: close".
   bool MayProceed() {
     std::lock_guard<std::mutex> lock(mu);
     if (!answer_pending) return true;
@@ -485,8 +488,10 @@ class PistacheHandler : public P::Http::Handler {
       framing.Refuse({400, "bad_request", "pipelined behind a pending answer"});
       state_->requests->Add({{"method", "OTHER"}, {"route", "pipelined"}, {"code", "dropped"}})
           .Increment();
-      log::Info("request pipelined behind a pending answer: the connection closes after it",
-                {{"remote", peer->address().host()}});
+      log::Info(
+          "request pipelined behind a pending answer: dropped, and that answer says "
+          "Connection: close",
+          {{"remote", peer->address().host()}});
       return false;
     };
     std::size_t from = 0;
@@ -527,14 +532,9 @@ class PistacheHandler : public P::Http::Handler {
                        "\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(resp.body.size()) +
                        "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" + resp.body;
-    // Half-close once the answer is written (a lingering close): the client
-    // may still be sending the body it announced; closing our reading side
-    // too would answer those bytes with a reset that can destroy the 413
-    // before the client reads it. What still arrives is dropped (rejected()
-    // above) until the client closes, or Pistache's header timeout does.
-    int fd = peer->fd();
-    peer->send(P::RawBuffer(wire, wire.size()))
-        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); }, NoFurtherAction);
+    // What still arrives is dropped (rejected() above) until the client
+    // closes, or Pistache's header timeout does.
+    WriteThenHalfClose(peer, wire);
     state_->requests
         ->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", std::to_string(r.status)}})
         .Increment();
@@ -552,9 +552,7 @@ class PistacheHandler : public P::Http::Handler {
   void RefusedByParser(internal::RequestFraming& framing,
                        const std::shared_ptr<P::Tcp::Peer>& peer) {
     framing.Refuse({400, "bad_request", "request refused by the HTTP parser"});
-    const int fd = peer->fd();
-    peer->send(P::RawBuffer(std::string(), 0))
-        .then([fd](ssize_t) { ::shutdown(fd, SHUT_WR); }, NoFurtherAction);
+    WriteThenHalfClose(peer, std::string());
     state_->requests->Add({{"method", "OTHER"}, {"route", "rejected"}, {"code", "400"}})
         .Increment();
     log::Warn("request refused by the HTTP parser: connection closed",

@@ -5,6 +5,18 @@
 
 namespace portcullis::policy_service {
 
+namespace {
+
+// The answer to a request whose version has not changed.
+FetchResult NotModified(std::string etag) {
+  FetchResult r;
+  r.status = 304;
+  r.etag = std::move(etag);
+  return r;
+}
+
+}  // namespace
+
 Distributor::Distributor(PolicyStore& store, Options options)
     : store_(store), options_(options), ticker_([this] { TickLoop(); }) {}
 
@@ -114,25 +126,14 @@ void Distributor::Fetch(const TenantId& tenant, const AgentId& agent,
         by_agent_[key].push_back(std::prev(list.end()));
         ++waiting_;
         lock.unlock();
-        if (superseded) {
-          FetchResult not_modified;
-          not_modified.status = 304;
-          not_modified.etag = superseded->second;
-          superseded->first(std::move(not_modified));
-        }
+        if (superseded) superseded->first(NotModified(std::move(superseded->second)));
         return;
       }
-      FetchResult not_modified;
-      not_modified.status = 304;
-      not_modified.etag = result.etag;
-      return done(not_modified);
+      return done(NotModified(result.etag));
     }
     return done(result);
   }
-  FetchResult not_modified;
-  not_modified.status = 304;
-  not_modified.etag = if_none_match;
-  done(not_modified);
+  done(NotModified(if_none_match));
 }
 
 void Distributor::TenantChanged(const TenantId& tenant) {
@@ -199,10 +200,7 @@ void Distributor::ReleaseAll() {
     waiting_ = 0;
   }
   for (auto& [done, etag] : answers) {
-    FetchResult r;
-    r.status = 304;
-    r.etag = etag;
-    done(std::move(r));
+    done(NotModified(std::move(etag)));
   }
 }
 
@@ -243,10 +241,7 @@ void Distributor::TickLoop() {
     if (expired.empty()) continue;
     lock.unlock();
     for (auto& [done, etag] : expired) {
-      FetchResult r;
-      r.status = 304;
-      r.etag = etag;
-      done(std::move(r));
+      done(NotModified(std::move(etag)));
     }
     lock.lock();
   }
